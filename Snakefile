@@ -1,0 +1,27 @@
+"""Keep a local Parquet + DuckDB copy of Tushare Pro data up to date, incrementally.
+
+Pipeline: refresh reference data -> plan (checkpoint) -> fetch units -> catalog.
+"""
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+# The main target: this run's record, written once the catalog is up to date.
+rule all:
+    input:
+        RUN_RECORD,
+    localrule: True
+
+
+include: "workflow/rules/reference.smk"
+include: "workflow/rules/plan.smk"
+include: "workflow/rules/fetch.smk"
+include: "workflow/rules/catalog.smk"

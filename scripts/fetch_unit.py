@@ -1,0 +1,37 @@
+"""Rule fetch_unit: run one unit's calls and write its part."""
+
+from pathlib import Path
+
+from tslake.config import load_settings
+from tslake.fetch import fetch_unit
+from tslake.logs import setup_logging
+from tslake.planning import read_unit
+from tslake.registry import DATASETS
+from tslake.runctx import endpoint
+from tslake.tushare_api import TushareClient, read_token
+from tslake.universe import load_universe
+
+snakemake = globals()["snakemake"]
+
+
+def main() -> None:
+    setup_logging(snakemake.log[0])
+    settings = load_settings(snakemake.config)
+    unit = read_unit(Path(snakemake.input[0]))
+    dataset = DATASETS[unit.dataset]
+    client = TushareClient(
+        endpoint(settings),
+        read_token(settings.source),
+        settings.calls_per_minute(dataset.api),
+        settings.timeout,
+    )
+
+    def listed_codes(day: str) -> list[str]:
+        return load_universe(settings.data_dir).listed_codes(day)
+
+    fetch_unit(
+        unit, dataset, client, settings.row_cap(dataset), Path(snakemake.output[0]), listed_codes
+    )
+
+
+main()

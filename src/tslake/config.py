@@ -1,0 +1,239 @@
+"""Validate the workflow configuration and turn it into typed settings.
+
+Every error names the offending key and says how to fix it, in Chinese,
+because it is the first thing a user sees when a run stops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from tslake.clock import parse_now, parse_yyyymmdd
+from tslake.registry import DATASETS, REFERENCE_DATASETS, Dataset
+from tslake.universe import CODE_PATTERN
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration of one run."""
+
+    data_dir: Path
+    group: str
+    datasets: tuple[str, ...]
+    symbols: tuple[str, ...] | None  # None selects the whole market
+    start_date: str
+    source: str
+    tushare_url: str
+    now: datetime | None
+    replay_dir: Path | None
+    sim_symbols: int
+    sim_seed: int
+    rate_limit: int
+    rate_limits: dict[str, int]
+    row_caps: dict[str, int]
+    publish_times: dict[str, time]
+    calls_per_job: int
+    max_jobs: int
+    timeout: float
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "metadata.db"
+
+    @property
+    def state_dir(self) -> Path:
+        """Folder for plans, logs and the local server's files (not data)."""
+        return self.data_dir / ".tslake"
+
+    @property
+    def daily_datasets(self) -> tuple[str, ...]:
+        return tuple(name for name in self.datasets if DATASETS[name].kind == "daily")
+
+    def row_cap(self, dataset: Dataset) -> int:
+        return self.row_caps.get(dataset.api, dataset.row_cap)
+
+    def calls_per_minute(self, api: str) -> int:
+        return self.rate_limits.get(api, self.rate_limit)
+
+    def publish_time(self, dataset: Dataset) -> time:
+        if dataset.name in self.publish_times:
+            return self.publish_times[dataset.name]
+        if dataset.publish_time is None:
+            raise ValueError(f"dataset {dataset.name} has no publication time")
+        return dataset.publish_time
+
+
+def load_schema(path: Path = SCHEMA_PATH) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _schema_message(error: jsonschema.ValidationError, schema: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error.absolute_path) or "(顶层)"
+    if error.validator == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        unknown = sorted(set(error.instance) - set(allowed))
+        names = ", ".join(unknown)
+        where = f"{key} 下" if error.absolute_path else ""
+        hint = f"可用的配置项：{', '.join(allowed)}" if allowed else "请检查拼写"
+        return f"未知配置项 {where}{names}：请删除或改正它。{hint}。"
+    if error.validator == "enum":
+        choices = ", ".join(str(item) for item in error.validator_value)
+        return f"配置项 {key} 的值 {error.instance!r} 无效：应为 {choices} 之一。"
+    if error.validator == "required":
+        return f"缺少配置项：{error.message}。请在 config/config.yaml 中补上。"
+    return f"配置项 {key} 的值 {error.instance!r} 无效：{error.message}。请改正后重试。"
+
+
+def _check_date(key: str, value: object) -> str:
+    text = str(value).strip()
+    try:
+        parse_yyyymmdd(text)
+    except ValueError:
+        raise ConfigError(
+            f"配置项 {key} 的值 {value!r} 不是有效日期：请写成 YYYYMMDD，例如 20100104。"
+        ) from None
+    return text
+
+
+def _check_time(key: str, value: str) -> time:
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(
+            f"配置项 {key} 的值 {value!r} 不是有效时间：请写成 HH:MM（上海时间），例如 17:00。"
+        ) from None
+
+
+def _group_members(
+    raw: dict[str, Any], group: str
+) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    groups = raw["groups"]
+    if group not in groups:
+        known = ", ".join(groups)
+        raise ConfigError(
+            f"配置项 group 的值 {group!r} 不是已定义的任务组：可用的任务组有 {known}；"
+            "或在 config/config.yaml 的 groups 下定义它。"
+        )
+    spec = groups[group]
+    for name in spec["datasets"]:
+        if name not in DATASETS:
+            known = ", ".join(DATASETS)
+            raise ConfigError(
+                f"配置项 groups.{group}.datasets 含未知数据集 {name!r}：可用的数据集有 {known}。"
+            )
+    # Reference data is always refreshed, because the planner needs it.
+    ordered = list(REFERENCE_DATASETS) + [
+        n for n in spec["datasets"] if n not in REFERENCE_DATASETS
+    ]
+    symbols_value = spec.get("symbols", "all")
+    if symbols_value == "all":
+        return tuple(ordered), None
+    for code in symbols_value:
+        if not CODE_PATTERN.match(str(code)):
+            raise ConfigError(
+                f"配置项 groups.{group}.symbols 含无效代码 {code!r}：应形如 600000.SH、000001.SZ。"
+            )
+    return tuple(ordered), tuple(sorted(set(symbols_value)))
+
+
+def _check_names(key: str, mapping: dict[str, Any], known: set[str]) -> None:
+    for name in mapping:
+        if name not in known:
+            raise ConfigError(
+                f"配置项 {key} 含未知接口或数据集 {name!r}：可用的名称有 {', '.join(sorted(known))}。"
+            )
+
+
+def _coerce_numbers(raw: dict[str, Any]) -> dict[str, Any]:
+    """Turn digit strings inside nested maps into ints.
+
+    Snakemake parses nested `--config` values as YAML strings, so
+    `--config sim="{symbols: 50}"` would otherwise fail the schema.
+    """
+    result = dict(raw)
+    for key in ("sim", "rate_limits", "row_caps"):
+        value = result.get(key)
+        if isinstance(value, dict):
+            result[key] = {
+                name: int(item) if isinstance(item, str) and item.isdigit() else item
+                for name, item in value.items()
+            }
+    return result
+
+
+def load_settings(raw: dict[str, Any], base_dir: Path | None = None) -> Settings:
+    """Validate `raw` (the merged Snakemake config) and return typed settings.
+
+    Relative paths are taken from `base_dir` (the working directory by default).
+    Raises ConfigError with a Chinese message naming the key and the fix.
+    """
+    raw = _coerce_numbers(raw)
+    schema = load_schema()
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: e.path)
+    if errors:
+        raise ConfigError(_schema_message(errors[0], schema))
+    base = base_dir or Path.cwd()
+    start_date = _check_date("start_date", raw["start_date"])
+    now_value = raw.get("now")
+    now = None
+    if now_value not in (None, ""):
+        try:
+            now = parse_now(now_value)
+        except ValueError:
+            raise ConfigError(
+                f"配置项 now 的值 {now_value!r} 不是有效时间：请写成 ISO 格式的上海时间，"
+                "例如 2026-12-04T20:00；留空则使用系统时钟。"
+            ) from None
+    datasets, symbols = _group_members(raw, str(raw["group"]))
+    known_names = set(DATASETS) | {dataset.api for dataset in DATASETS.values()}
+    _check_names("rate_limits", raw.get("rate_limits", {}), known_names)
+    _check_names("row_caps", raw.get("row_caps", {}), known_names)
+    _check_names("publish_times", raw.get("publish_times", {}), known_names)
+    publish_times = {
+        name: _check_time(f"publish_times.{name}", str(value))
+        for name, value in raw.get("publish_times", {}).items()
+    }
+    source = raw["source"]
+    replay_dir = None
+    if source == "replay":
+        if not raw.get("replay_dir"):
+            raise ConfigError("source 为 replay 时必须设置 replay_dir：录制数据所在的目录。")
+        replay_dir = (base / raw["replay_dir"]).resolve()
+        if not replay_dir.is_dir():
+            raise ConfigError(
+                f"配置项 replay_dir 指向的目录 {str(replay_dir)!r} 不存在：请改为录制数据所在的目录。"
+            )
+    sim = raw.get("sim", {})
+    return Settings(
+        data_dir=(base / raw["data_dir"]).resolve(),
+        group=str(raw["group"]),
+        datasets=datasets,
+        symbols=symbols,
+        start_date=start_date,
+        source=source,
+        tushare_url=str(raw["tushare_url"]),
+        now=now,
+        replay_dir=replay_dir,
+        sim_symbols=int(sim.get("symbols", 200)),
+        sim_seed=int(sim.get("seed", 20261204)),
+        rate_limit=int(raw.get("rate_limit", 500)),
+        rate_limits=dict(raw.get("rate_limits", {})),
+        row_caps=dict(raw.get("row_caps", {})),
+        publish_times=publish_times,
+        calls_per_job=int(raw.get("calls_per_job", 40)),
+        max_jobs=int(raw.get("max_jobs", 150)),
+        timeout=float(raw.get("timeout", 30)),
+    )

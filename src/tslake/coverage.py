@@ -1,0 +1,59 @@
+"""The one place that knows coverage: which (symbol, trading day) pairs the lake has asked for.
+
+Coverage comes from the parts' own metadata, never from their rows, so a
+suspended stock's day counts as covered once a part says it was asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from tslake.parts import PartInfo, list_part_files, read_part_info
+
+
+def read_parts(data_dir: Path, dataset: str) -> list[PartInfo]:
+    return [read_part_info(path) for path in list_part_files(data_dir, dataset)]
+
+
+def covered_matrix(parts: Iterable[PartInfo], codes: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Return a bool matrix (len(codes) x len(days)): True where some part covers the pair.
+
+    `codes` and `days` are sorted arrays of strings; codes a part names that
+    are not in `codes` are ignored.
+    """
+    covered = np.zeros((len(codes), len(days)), dtype=bool)
+    if len(codes) == 0 or len(days) == 0:
+        return covered
+    for part in parts:
+        for segment in part.segments:
+            low = np.searchsorted(days, segment.start, side="left")
+            high = np.searchsorted(days, segment.end, side="right")
+            if low >= high:
+                continue
+            if segment.symbols is None:
+                covered[:, low:high] = True
+                continue
+            wanted = np.array(segment.symbols, dtype=object)
+            positions = np.searchsorted(codes, wanted)
+            inside = positions < len(codes)
+            positions = positions[inside]
+            hits = positions[codes[positions] == wanted[inside]]
+            covered[hits, low:high] = True
+    return covered
+
+
+def parts_fingerprint(data_dir: Path, datasets: Iterable[str]) -> str:
+    """Return a short hash of the part files' names and sizes, without opening them.
+
+    Deleting, adding or replacing a part changes it, so a plan named after it
+    is made again whenever the lake changed.
+    """
+    digest = hashlib.sha256()
+    for dataset in sorted(datasets):
+        for path in list_part_files(data_dir, dataset):
+            digest.update(f"{dataset}/{path.name}:{path.stat().st_size}\n".encode())
+    return digest.hexdigest()[:12]

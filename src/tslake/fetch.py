@@ -1,0 +1,112 @@
+"""Fetch one unit: run its calls, split any answer that hit the row cap, write one part."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from tslake.clock import SHANGHAI, parse_yyyymmdd, yyyymmdd
+from tslake.parts import conform, write_part
+from tslake.planner import Unit
+from tslake.registry import Dataset
+from tslake.tushare_api import TushareClient, TushareError
+
+log = logging.getLogger(__name__)
+
+# Returns the codes listed on a day, to split a whole-market day that hit the row cap.
+ListedCodes = Callable[[str], list[str]]
+
+
+def _midpoint(start: str, end: str) -> tuple[str, str]:
+    """Split [start, end] into two halves; return the last day of the first and the first of the second."""
+    low, high = parse_yyyymmdd(start), parse_yyyymmdd(end)
+    middle = low + (high - low) // 2
+    return yyyymmdd(middle), yyyymmdd(middle + timedelta(days=1))
+
+
+def fetch_complete(
+    client: TushareClient,
+    dataset: Dataset,
+    params: dict[str, str],
+    cap: int,
+    listed_codes: ListedCodes,
+) -> list[pd.DataFrame]:
+    """Return every row `params` selects, splitting requests whose answer reached the row cap.
+
+    The server drops the oldest rows past the cap without saying so, so an
+    answer with `cap` rows is treated as cut: a date range is halved, and a
+    list of codes (or a whole-market day) is split into halves.
+    """
+    frame = client.query(dataset.api, params, dataset.column_names)
+    if len(frame) < cap:
+        return [frame]
+    start, end = params.get("start_date"), params.get("end_date")
+    if start and end and start < end:
+        first_end, second_start = _midpoint(start, end)
+        log.info("%s 返回 %d 行（达到上限），按日期拆分 %s–%s", dataset.api, len(frame), start, end)
+        return fetch_complete(
+            client, dataset, {**params, "end_date": first_end}, cap, listed_codes
+        ) + fetch_complete(
+            client, dataset, {**params, "start_date": second_start}, cap, listed_codes
+        )
+    if params.get("ts_code"):
+        codes = params["ts_code"].split(",")
+    elif params.get("trade_date"):
+        codes = listed_codes(params["trade_date"])
+    else:
+        codes = []
+    if len(codes) < 2 or not dataset.multi_code:
+        raise TushareError(
+            f"接口 {dataset.api} 的请求 {params} 返回 {len(frame)} 行，达到行数上限 {cap}，"
+            "且无法再拆分：请在 config/config.yaml 的 row_caps 中确认该接口的上限。"
+        )
+    half = len(codes) // 2
+    log.info("%s 返回 %d 行（达到上限），按代码拆分为两组", dataset.api, len(frame))
+    frames = []
+    for chunk in (codes[:half], codes[half:]):
+        frames += fetch_complete(
+            client, dataset, {**params, "ts_code": ",".join(chunk)}, cap, listed_codes
+        )
+    return frames
+
+
+def fetch_unit(
+    unit: Unit,
+    dataset: Dataset,
+    client: TushareClient,
+    cap: int,
+    output: Path,
+    listed_codes: ListedCodes,
+) -> int:
+    """Run every call of `unit` and write its part to `output`; return the rows written."""
+    frames: list[pd.DataFrame] = []
+    for number, call in enumerate(unit.calls, start=1):
+        frames += fetch_complete(client, dataset, dict(call.params), cap, listed_codes)
+        if number % 20 == 0 or number == len(unit.calls):
+            log.info("单元 %s：已完成 %d/%d 次请求", unit.unit_id, number, len(unit.calls))
+    non_empty = [frame for frame in frames if len(frame)]
+    combined = pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame()
+    if len(combined):
+        combined = combined.drop_duplicates(subset=list(dataset.key), keep="first")
+    table = conform(combined, dataset)
+    write_part(
+        output,
+        dataset,
+        table,
+        scope=unit.scope,
+        segments=[call.segment for call in unit.calls],
+        fetched_at=datetime.now(SHANGHAI).isoformat(timespec="microseconds"),
+        calls=client.calls,
+    )
+    log.info(
+        "单元 %s：写入 %d 行，调用接口 %d 次 -> %s",
+        unit.unit_id,
+        table.num_rows,
+        client.calls,
+        output,
+    )
+    return table.num_rows

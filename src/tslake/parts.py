@@ -1,0 +1,156 @@
+"""The one place that writes and reads parts: immutable Parquet files with their coverage.
+
+A part stores what it covers in its own key-value metadata under `tslake`,
+so the coverage and the catalog can be rebuilt from the files alone:
+
+    {"dataset": "daily", "scope": "market" | "symbols" | "snapshot",
+     "segments": [[symbols or null, start, end], ...],
+     "as_of": "YYYYMMDD" (snapshots), "rows": N, "fetched_at": ISO, "calls": N}
+
+A segment with `null` symbols covers the whole market for its days.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tslake.registry import Dataset
+
+METADATA_KEY = b"tslake"
+FORMAT_VERSION = 1
+ROW_GROUP_SIZE = 65536
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Symbols (None = whole market) covered over an inclusive range of days."""
+
+    symbols: tuple[str, ...] | None
+    start: str
+    end: str
+
+    def to_json(self) -> list[Any]:
+        return [None if self.symbols is None else list(self.symbols), self.start, self.end]
+
+    @classmethod
+    def from_json(cls, value: list[Any]) -> Segment:
+        symbols, start, end = value
+        return cls(None if symbols is None else tuple(symbols), start, end)
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """What one part file says about itself."""
+
+    path: Path
+    dataset: str
+    scope: str
+    segments: tuple[Segment, ...]
+    rows: int
+    fetched_at: str
+    as_of: str | None
+    size: int
+
+
+def conform(frame: pd.DataFrame, dataset: Dataset) -> pa.Table:
+    """Return `frame` as an Arrow table with exactly the registry's columns and types.
+
+    Missing columns become nulls; numbers sent as text are parsed; columns the
+    registry does not declare are left out.
+    """
+    arrays = []
+    for column in dataset.columns:
+        if column.name in frame.columns:
+            values = frame[column.name]
+        else:
+            values = pd.Series([None] * len(frame), dtype="object")
+        if column.type == "string":
+            text = values.astype("object").where(values.notna(), None)
+            arrays.append(pa.array([None if v is None else str(v) for v in text], pa.string()))
+        elif column.type == "float64":
+            numbers = pd.to_numeric(values, errors="raise").astype("float64")
+            arrays.append(pa.array(numbers.to_numpy(), pa.float64(), from_pandas=True))
+        else:
+            numbers = pd.to_numeric(values, errors="raise").astype("Int64")
+            arrays.append(pa.array(numbers, pa.int64(), from_pandas=True))
+    table = pa.Table.from_arrays(arrays, schema=dataset.arrow_schema())
+    sort_keys = [(name, "ascending") for name in dataset.key]
+    return table.sort_by(sort_keys)
+
+
+def write_part(
+    path: Path,
+    dataset: Dataset,
+    table: pa.Table,
+    *,
+    scope: str,
+    segments: list[Segment],
+    fetched_at: str,
+    calls: int,
+    as_of: str | None = None,
+) -> None:
+    """Write `table` to `path` atomically: a temporary file in the same folder, then a rename."""
+    meta = {
+        "format": FORMAT_VERSION,
+        "dataset": dataset.name,
+        "scope": scope,
+        "segments": [segment.to_json() for segment in segments],
+        "as_of": as_of,
+        "rows": table.num_rows,
+        "fetched_at": fetched_at,
+        "calls": calls,
+    }
+    schema_meta = dict(table.schema.metadata or {})
+    schema_meta[METADATA_KEY] = json.dumps(meta, ensure_ascii=False).encode("utf-8")
+    table = table.replace_schema_metadata(schema_meta)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        pq.write_table(table, temporary, row_group_size=ROW_GROUP_SIZE, compression="zstd")
+        with temporary.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def read_part_info(path: Path) -> PartInfo:
+    """Read a part's coverage from its footer, without reading any rows."""
+    metadata = pq.read_metadata(path)
+    raw = (metadata.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise ValueError(
+            f"{path} 不是 tslake 写入的数据文件（缺少 tslake 元数据）：请删除或移走它。"
+        )
+    meta = json.loads(raw)
+    return PartInfo(
+        path=path,
+        dataset=meta["dataset"],
+        scope=meta["scope"],
+        segments=tuple(Segment.from_json(item) for item in meta["segments"]),
+        rows=int(meta["rows"]),
+        fetched_at=meta["fetched_at"],
+        as_of=meta.get("as_of"),
+        size=path.stat().st_size,
+    )
+
+
+def list_part_files(data_dir: Path, dataset: str) -> list[Path]:
+    """Return the finished part files of `dataset`, sorted by name (temporary files excluded)."""
+    folder = data_dir / dataset
+    if not folder.is_dir():
+        return []
+    return sorted(
+        entry
+        for entry in folder.iterdir()
+        if entry.suffix == ".parquet" and not entry.name.startswith(".")
+    )

@@ -1,0 +1,317 @@
+"""Plan the fetch units that fill every missing (symbol, trading day) pair at the fewest API calls.
+
+Needed pairs run from the later of the start date and the listing date to the
+earlier of the end date and the delisting date. Missing = needed minus covered,
+so holes anywhere in history are found, not only the tail.
+
+Two kinds of call fill them:
+
+* a market call asks for one trading day of every stock (`trade_date=`), and
+* a symbol call asks for some codes over a date range (`ts_code=` plus dates).
+
+The planner tries a few ways to split the missing pairs between the two and
+keeps the one with the fewest calls (ties go to fewer jobs), then packs calls
+into units, one Snakemake job and one part each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tslake.coverage import covered_matrix
+from tslake.parts import PartInfo, Segment
+from tslake.registry import Dataset
+from tslake.universe import Universe
+
+# Shares of a day's needed symbols that must be missing for a market call to be tried.
+MARKET_THRESHOLDS: tuple[float | None, ...] = (0.0, 0.5, 1.0, None)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API request and the coverage its answer gives."""
+
+    params: dict[str, str]
+    rows: int  # upper bound: needed pairs inside the request
+    segment: Segment
+
+    def to_json(self) -> dict[str, Any]:
+        return {"params": self.params, "rows": self.rows, "segment": self.segment.to_json()}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Call:
+        return cls(dict(value["params"]), int(value["rows"]), Segment.from_json(value["segment"]))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A batch of calls fetched by one job into one part."""
+
+    dataset: str
+    unit_id: str
+    scope: str  # "market" or "symbols"
+    calls: tuple[Call, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "unit_id": self.unit_id,
+            "scope": self.scope,
+            "calls": [call.to_json() for call in self.calls],
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Unit:
+        calls = tuple(Call.from_json(item) for item in value["calls"])
+        return cls(value["dataset"], value["unit_id"], value["scope"], calls)
+
+
+@dataclass
+class DatasetPlan:
+    """The units for one dataset and the figures the plan summary prints."""
+
+    dataset: str
+    start: str
+    end: str
+    units: list[Unit] = field(default_factory=list)
+    missing_pairs: int = 0
+    symbols: int = 0
+    first_missing: str | None = None
+    last_missing: str | None = None
+    # Fewest calls the row cap allows for the missing pairs: ceil(pairs / (cap - 1)).
+    lower_bound: int = 0
+
+    @property
+    def calls(self) -> int:
+        return sum(len(unit.calls) for unit in self.units)
+
+
+@dataclass(frozen=True)
+class _Run:
+    code_index: int
+    first: int
+    last: int
+    rows: int
+    elastic_first: int
+    elastic_last: int
+
+
+def _needed_spans(
+    universe: Universe, codes: np.ndarray, days: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per code, the first and last needed day index (first > last when none)."""
+    positions = np.searchsorted(universe.codes, codes)
+    list_dates = universe.list_dates[positions]
+    delist_dates = universe.delist_dates[positions]
+    first = np.searchsorted(days, list_dates.astype(str), side="left")
+    last = np.searchsorted(days, delist_dates.astype(str), side="right") - 1
+    return first, last
+
+
+def _needed_matrix(first: np.ndarray, last: np.ndarray, day_count: int) -> np.ndarray:
+    index = np.arange(day_count)
+    return (index >= first[:, None]) & (index <= last[:, None])
+
+
+def _market_calls(
+    day: str, listed: int, codes_of_day: list[str], cap: int, multi_code: bool
+) -> list[Call] | None:
+    """Return the calls that fetch one whole trading day, or None if the API cannot split it."""
+    limit = cap - 1
+    segment = Segment(None, day, day)
+    if listed <= limit:
+        return [Call({"trade_date": day}, listed, segment)]
+    if not multi_code:
+        return None
+    pieces = math.ceil(len(codes_of_day) / limit)
+    size = math.ceil(len(codes_of_day) / pieces)
+    calls = []
+    for offset in range(0, len(codes_of_day), size):
+        chunk = codes_of_day[offset : offset + size]
+        calls.append(Call({"ts_code": ",".join(chunk), "trade_date": day}, len(chunk), segment))
+    return calls
+
+
+def _residual_runs(
+    residual: np.ndarray,
+    needed: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    delisted: np.ndarray,
+) -> list[_Run]:
+    """Split each code's residual missing days into runs that no fetched or market day interrupts."""
+    runs: list[_Run] = []
+    day_count = residual.shape[1]
+    blockers = needed & ~residual
+    for row in np.flatnonzero(residual.any(axis=1)):
+        positions = np.flatnonzero(residual[row])
+        groups = np.cumsum(blockers[row])[positions]
+        breaks = np.flatnonzero(np.diff(groups)) + 1
+        for chunk in np.split(positions, breaks):
+            run_first, run_last = int(chunk[0]), int(chunk[-1])
+            # Days before listing and after delisting hold no rows, so a request may include them.
+            elastic_first = 0 if run_first == first[row] else run_first
+            # A delisted stock is never asked for past its delisting date.
+            open_ended = run_last == last[row] and not delisted[row]
+            elastic_last = day_count - 1 if open_ended else run_last
+            runs.append(
+                _Run(int(row), run_first, run_last, len(chunk), elastic_first, elastic_last)
+            )
+    return runs
+
+
+def _split_long_run(run: _Run, limit: int) -> list[_Run]:
+    """Cut a run whose rows exceed the row cap into consecutive pieces under it."""
+    if run.rows <= limit:
+        return [run]
+    pieces = []
+    for offset in range(0, run.rows, limit):
+        piece_first = run.first + offset
+        piece_last = min(run.first + offset + limit - 1, run.last)
+        pieces.append(
+            _Run(
+                run.code_index,
+                piece_first,
+                piece_last,
+                piece_last - piece_first + 1,
+                run.elastic_first if offset == 0 else piece_first,
+                run.elastic_last if piece_last == run.last else piece_last,
+            )
+        )
+    return pieces
+
+
+def _symbol_calls(
+    runs: list[_Run], codes: np.ndarray, days: np.ndarray, cap: int, multi_code: bool
+) -> list[Call]:
+    """Pack runs into symbol calls: codes sharing a request range go in one list under the cap."""
+    limit = cap - 1
+    pieces = [piece for run in runs for piece in _split_long_run(run, limit)]
+    by_range: dict[tuple[int, int], list[_Run]] = {}
+    for piece in pieces:
+        by_range.setdefault((piece.elastic_first, piece.elastic_last), []).append(piece)
+    calls: list[Call] = []
+    for (low, high), members in sorted(by_range.items()):
+        members.sort(key=lambda piece: codes[piece.code_index])
+        batch: list[_Run] = []
+        for piece in members:
+            full = sum(item.rows for item in batch) + piece.rows > limit
+            if batch and (full or not multi_code):
+                calls.append(_symbol_call(batch, codes, days[low], days[high]))
+                batch = []
+            batch.append(piece)
+        if batch:
+            calls.append(_symbol_call(batch, codes, days[low], days[high]))
+    return calls
+
+
+def _symbol_call(batch: list[Any], codes: np.ndarray, start: str, end: str) -> Call:
+    names = tuple(str(codes[piece.code_index]) for piece in batch)
+    params = {"ts_code": ",".join(names), "start_date": start, "end_date": end}
+    return Call(params, sum(piece.rows for piece in batch), Segment(names, start, end))
+
+
+def _unit_id(dataset: str, scope: str, calls: list[Call]) -> str:
+    digest = hashlib.sha256(
+        json.dumps([call.params for call in calls], sort_keys=True).encode()
+    ).hexdigest()[:10]
+    start = min(call.segment.start for call in calls)
+    end = max(call.segment.end for call in calls)
+    prefix = "m" if scope == "market" else "s"
+    return f"{prefix}{start}-{end}-{digest}"
+
+
+def _pack_units(dataset: str, scope: str, calls: list[Call], per_unit: int) -> list[Unit]:
+    units = []
+    for offset in range(0, len(calls), per_unit):
+        chunk = calls[offset : offset + per_unit]
+        units.append(Unit(dataset, _unit_id(dataset, scope, chunk), scope, tuple(chunk)))
+    return units
+
+
+def plan_dataset(
+    dataset: Dataset,
+    universe: Universe,
+    parts: list[PartInfo],
+    *,
+    start: str,
+    end: str,
+    cap: int,
+    symbols: tuple[str, ...] | None = None,
+) -> tuple[DatasetPlan, list[Call], list[Call]]:
+    """Work out the missing pairs of `dataset` and the cheapest calls that fill them.
+
+    Returns the plan (without units yet) and the chosen market and symbol calls;
+    `pack` turns the calls into units.
+    """
+    plan = DatasetPlan(dataset.name, start, end)
+    days = universe.days_between(start, end)
+    if symbols is None:
+        codes = universe.codes
+    else:
+        known = set(universe.codes)
+        codes = np.array([code for code in symbols if code in known], dtype=object)
+    if len(days) == 0 or len(codes) == 0:
+        return plan, [], []
+    first, last = _needed_spans(universe, codes, days)
+    delisted = universe.delist_dates[np.searchsorted(universe.codes, codes)] <= days[-1]
+    needed = _needed_matrix(first, last, len(days))
+    missing = needed & ~covered_matrix(parts, codes, days)
+    if not missing.any():
+        return plan, [], []
+    plan.missing_pairs = int(missing.sum())
+    plan.symbols = int(missing.any(axis=1).sum())
+    missing_days = np.flatnonzero(missing.any(axis=0))
+    plan.first_missing = str(days[missing_days[0]])
+    plan.last_missing = str(days[missing_days[-1]])
+    plan.lower_bound = math.ceil(plan.missing_pairs / (cap - 1))
+
+    listed_per_day = needed.sum(axis=0)
+    missing_per_day = missing.sum(axis=0)
+    best: tuple[int, int, list[Call], list[Call]] | None = None
+    for threshold in MARKET_THRESHOLDS:
+        market_calls: list[Call] = []
+        market_days = np.zeros(len(days), dtype=bool)
+        # Market calls fetch every stock, so they only fit a whole-market group.
+        if threshold is not None and symbols is None:
+            chosen = (missing_per_day > 0) & (missing_per_day >= threshold * listed_per_day)
+            for index in np.flatnonzero(chosen):
+                day = str(days[index])
+                listed_codes = codes[needed[:, index]].tolist()
+                calls = _market_calls(
+                    day, int(listed_per_day[index]), listed_codes, cap, dataset.multi_code
+                )
+                if calls is None:
+                    continue
+                market_calls.extend(calls)
+                market_days[index] = True
+        residual = missing & ~market_days[None, :]
+        runs = _residual_runs(residual, needed, first, last, delisted)
+        symbol_calls = _symbol_calls(runs, codes, days, cap, dataset.multi_code)
+        total = len(market_calls) + len(symbol_calls)
+        groups = int(bool(market_calls)) + int(bool(symbol_calls))
+        if best is None or (total, groups) < (best[0], best[1]):
+            best = (total, groups, market_calls, symbol_calls)
+    assert best is not None
+    return plan, best[2], best[3]
+
+
+def pack(
+    plan: DatasetPlan, market_calls: list[Call], symbol_calls: list[Call], per_unit: int
+) -> None:
+    """Fill `plan.units`: consecutive market days and sorted symbol calls, `per_unit` calls each."""
+    plan.units = _pack_units(plan.dataset, "market", market_calls, per_unit)
+    plan.units += _pack_units(plan.dataset, "symbols", symbol_calls, per_unit)
+
+
+def calls_per_unit(total_calls: int, configured: int, max_jobs: int) -> int:
+    """Return the calls per unit: the configured size, raised so the units fit in `max_jobs`."""
+    if total_calls == 0:
+        return configured
+    return max(configured, math.ceil(total_calls / max(1, max_jobs)))

@@ -1,0 +1,108 @@
+"""Make the run's plan: end dates, units per dataset, and the files the workflow reads.
+
+A plan folder holds `plan.json` (every unit and the summary figures),
+`summary.txt` (the Chinese summary) and `units/<dataset>/<unit_id>.json`, the
+one file each fetch job reads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tslake.clock import SHANGHAI, last_published_day
+from tslake.config import Settings
+from tslake.coverage import read_parts
+from tslake.planner import DatasetPlan, Unit, calls_per_unit, pack, plan_dataset
+from tslake.registry import DATASETS
+from tslake.summary import format_plan_summary
+from tslake.universe import load_universe
+
+log = logging.getLogger(__name__)
+
+
+def end_dates(settings: Settings, open_days: list[str], now: datetime) -> dict[str, str | None]:
+    """Return, per daily dataset of the group, the newest trading day already published at `now`."""
+    return {
+        name: last_published_day(open_days, now, settings.publish_time(DATASETS[name]))
+        for name in settings.daily_datasets
+    }
+
+
+def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, Any]:
+    """Plan every daily dataset of the group and write the plan folder."""
+    universe = load_universe(settings.data_dir)
+    open_days = universe.open_days.tolist()
+    ends = end_dates(settings, open_days, now)
+    work: list[tuple[DatasetPlan, list, list]] = []
+    for name in settings.daily_datasets:
+        dataset = DATASETS[name]
+        end = ends[name]
+        if end is None or end < settings.start_date:
+            work.append((DatasetPlan(name, settings.start_date, end or "", []), [], []))
+            continue
+        parts = read_parts(settings.data_dir, name)
+        work.append(
+            plan_dataset(
+                dataset,
+                universe,
+                parts,
+                start=settings.start_date,
+                end=end,
+                cap=settings.row_cap(dataset),
+                symbols=settings.symbols,
+            )
+        )
+    total_calls = sum(len(market) + len(symbol) for _, market, symbol in work)
+    per_unit = calls_per_unit(total_calls, settings.calls_per_job, settings.max_jobs)
+    plans = []
+    for plan, market, symbol in work:
+        pack(plan, market, symbol, per_unit)
+        plans.append(plan)
+    document = {
+        "now": now.astimezone(SHANGHAI).isoformat(timespec="seconds"),
+        "group": settings.group,
+        "end_dates": ends,
+        "datasets": [_plan_figures(plan, settings) for plan in plans],
+        "units": [unit.to_json() for plan in plans for unit in plan.units],
+    }
+    _write_plan(plan_dir, document, plans)
+    return document
+
+
+def _plan_figures(plan: DatasetPlan, settings: Settings) -> dict[str, Any]:
+    figures = asdict(plan)
+    figures.pop("units")
+    figures["units"] = len(plan.units)
+    figures["calls"] = plan.calls
+    figures["calls_per_minute"] = settings.calls_per_minute(DATASETS[plan.dataset].api)
+    return figures
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _write_plan(plan_dir: Path, document: dict[str, Any], plans: list[DatasetPlan]) -> None:
+    for plan in plans:
+        for unit in plan.units:
+            _write_json(plan_dir / "units" / unit.dataset / f"{unit.unit_id}.json", unit.to_json())
+    summary = format_plan_summary(document)
+    (plan_dir / "summary.txt").write_text(summary + "\n", encoding="utf-8")
+    _write_json(plan_dir / "plan.json", document)
+
+
+def read_plan(plan_dir: Path) -> dict[str, Any]:
+    return json.loads((plan_dir / "plan.json").read_text(encoding="utf-8"))
+
+
+def read_unit(path: Path) -> Unit:
+    return Unit.from_json(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,139 @@
+"""What every job of one invocation must agree on: the clock, the plan key, the server URL.
+
+The Snakefile is parsed again in every job process. The first parse (the
+main Snakemake process) computes the run context and stores it in the
+environment, which the job processes inherit, so all of them see the same
+`now` and plan key even though parts appear on disk while the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from tslake.clock import SHANGHAI, current_time, parse_now, publication_epoch
+from tslake.config import Settings
+from tslake.coverage import parts_fingerprint
+from tslake.registry import DATASETS
+
+RUN_ENV = "TSLAKE_RUN"
+SERVER_URL_ENV = "TSLAKE_SERVER_URL"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """The clock of this invocation and the key that names its plan."""
+
+    now: datetime
+    key: str
+    base: str
+
+    @property
+    def run_date(self) -> str:
+        return self.now.astimezone(SHANGHAI).strftime("%Y%m%d")
+
+
+def _base_key(settings: Settings, raw_config: dict, now: datetime) -> str:
+    """Hash what a plan depends on besides the parts: the config and the publication epoch."""
+    publish_times = [settings.publish_time(DATASETS[name]) for name in settings.daily_datasets]
+    relevant = {key: value for key, value in raw_config.items() if key != "now"}
+    digest = hashlib.sha256()
+    digest.update(json.dumps(relevant, sort_keys=True, default=str).encode())
+    digest.update(publication_epoch(now, publish_times).encode())
+    return digest.hexdigest()[:12]
+
+
+def last_run_file(settings: Settings) -> Path:
+    return settings.state_dir / "last_run.json"
+
+
+def _write_json(path: Path, value: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def record_finished_run(
+    settings: Settings, context: RunContext, rows: dict[str, int], record_path: Path
+) -> None:
+    """Write the run record and remember the lake as this run left it.
+
+    An identical next invocation (same config and publication epoch, parts
+    unchanged) then reuses this run's plan key and finds nothing to do.
+    """
+    record = {
+        "key": context.key,
+        "base": context.base,
+        "now": context.now.isoformat(),
+        "fingerprint": parts_fingerprint(settings.data_dir, settings.daily_datasets),
+        "catalog_rows": rows,
+    }
+    _write_json(record_path, record)
+    _write_json(last_run_file(settings), record)
+
+
+def _plan_key(settings: Settings, base: str) -> str:
+    """Name the plan after the base key and the parts on disk.
+
+    When the parts are exactly what the last finished run with the same base
+    left behind, its key is reused: that plan is still right, and Snakemake
+    then finds nothing to do.
+    """
+    fingerprint = parts_fingerprint(settings.data_dir, settings.daily_datasets)
+    path = last_run_file(settings)
+    if path.exists():
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("base") == base and record.get("fingerprint") == fingerprint:
+            return str(record["key"])
+    return hashlib.sha256(f"{base}:{fingerprint}".encode()).hexdigest()[:12]
+
+
+def run_context(settings: Settings, raw_config: dict) -> RunContext:
+    """Return this invocation's context, computing it once and sharing it through the environment."""
+    stored = os.environ.get(RUN_ENV)
+    if stored:
+        value = json.loads(stored)
+        if value.get("data_dir") == str(settings.data_dir):
+            return RunContext(parse_now(value["now"]), value["key"], value["base"])
+    now = current_time(settings.now)
+    base = _base_key(settings, raw_config, now)
+    context = RunContext(now, _plan_key(settings, base), base)
+    os.environ[RUN_ENV] = json.dumps(
+        {
+            "now": now.isoformat(),
+            "key": context.key,
+            "base": base,
+            "data_dir": str(settings.data_dir),
+        }
+    )
+    return context
+
+
+def is_main_process() -> bool:
+    """Return True before `run_context` stored the context, i.e. in the first parse of the Snakefile."""
+    return RUN_ENV not in os.environ
+
+
+def server_url_file(settings: Settings) -> Path:
+    return settings.state_dir / "server.url"
+
+
+def endpoint(settings: Settings) -> str:
+    """Return the URL that jobs send requests to: Tushare's, or the local server this run started."""
+    if settings.source == "tushare":
+        return settings.tushare_url
+    url = os.environ.get(SERVER_URL_ENV)
+    if url:
+        return url
+    path = server_url_file(settings)
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    raise RuntimeError(
+        f"本地 Tushare 服务器未启动（source={settings.source}）：找不到 {path}。"
+        "请通过 snakemake 运行整个工作流，它会自动启动服务器。"
+    )

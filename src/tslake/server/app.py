@@ -1,0 +1,219 @@
+"""The request handler of the local Tushare server, independent of HTTP.
+
+It checks the token, the API name and the per-minute limit, reads the parameters,
+asks the source for rows, hides days not yet published at the server clock, applies
+the row cap and the field selection, and records every call.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from tslake.registry import DATASETS
+from tslake.server import protocol
+from tslake.server.calendar import SHANGHAI
+from tslake.server.calllog import CallLog, CallRecord
+from tslake.server.clock import ServerClock, last_published_day, today_string
+from tslake.server.config import ServerConfig
+from tslake.server.protocol import ApiError, ApiRequest
+from tslake.server.ratelimit import RateLimiter
+from tslake.server.source import DAILY_APIS, SERVED_APIS, MarketSource
+from tslake.server.tables import EARLIEST_DAY, LATEST_DAY
+
+logger = logging.getLogger(__name__)
+
+# The columns pro.stock_basic returns when no fields are requested; list_status,
+# delist_date, exchange and the other columns come only on request.
+STOCK_BASIC_DEFAULT_FIELDS: tuple[str, ...] = (
+    "ts_code",
+    "symbol",
+    "name",
+    "area",
+    "industry",
+    "cnspell",
+    "market",
+    "list_date",
+    "act_name",
+    "act_ent_type",
+)
+
+# Exchanges whose trade_cal is the SSE calendar.
+CALENDAR_EXCHANGES = ("SSE", "SZSE", "BSE")
+
+DATE_PATTERN = re.compile(r"^\d{8}$")
+
+
+class TushareApp:
+    """Turn request bodies into response bodies for one source and one configuration."""
+
+    def __init__(
+        self,
+        source: MarketSource,
+        config: ServerConfig,
+        clock: ServerClock | None = None,
+        call_log: CallLog | None = None,
+    ) -> None:
+        self.source = source
+        self.config = config
+        self.clock = clock if clock is not None else ServerClock(config.now)
+        self.call_log = call_log if call_log is not None else CallLog(config.call_log)
+        self.limiter = RateLimiter(config.rate_limit, config.rate_limits)
+        self._handlers: dict[str, Callable[[dict[str, Any]], pd.DataFrame]] = {
+            "stock_basic": self._stock_basic,
+            "trade_cal": self._trade_cal,
+        }
+
+    def handle(self, body: bytes) -> bytes:
+        """Answer one request body with the encoded response body; record the call."""
+        arrived = datetime.now(SHANGHAI).isoformat(timespec="milliseconds")
+        request: ApiRequest | None = None
+        rows = 0
+        try:
+            request = protocol.parse_request(body)
+            frame = self._serve(request)
+            response = protocol.encode_body(protocol.success_body(frame))
+            rows = len(frame)
+            code = 0
+        except ApiError as error:
+            api = request.api_name if request is not None else ""
+            logger.info("拒绝调用 %s：code=%d，%s", api or "（无法解析）", error.code, error.msg)
+            response = protocol.encode_body(protocol.error_body(error))
+            code = error.code
+        except Exception:
+            # A fault in one request must not stop the server; the client gets Tushare's
+            # server-fault answer and the traceback goes to the log.
+            logger.exception("处理请求时出错：%r", body[:200])
+            fault = ApiError(protocol.SERVER_FAULT_CODE, protocol.SERVER_FAULT_MSG)
+            response = protocol.encode_body(protocol.error_body(fault))
+            code = fault.code
+        self.call_log.record(
+            CallRecord(
+                time=arrived,
+                api=request.api_name if request is not None else "",
+                params=dict(request.params) if request is not None else {},
+                fields=request.fields if request is not None else "",
+                rows=rows,
+                code=code,
+            )
+        )
+        return response
+
+    def _serve(self, request: ApiRequest) -> pd.DataFrame:
+        self._check_token(request.token)
+        api = request.api_name
+        if api not in SERVED_APIS:
+            raise ApiError(protocol.UNKNOWN_API_CODE, protocol.UNKNOWN_API_MSG)
+        exceeded = self.limiter.acquire(api)
+        if exceeded is not None:
+            raise protocol.rate_limit_error(exceeded)
+        if api in DAILY_APIS:
+            frame = self._daily(api, request.params)
+            default = DATASETS[api].column_names
+        else:
+            frame = self._handlers[api](request.params)
+            default = (
+                STOCK_BASIC_DEFAULT_FIELDS if api == "stock_basic" else DATASETS[api].column_names
+            )
+        requested = protocol.requested_fields(request.fields)
+        return protocol.select_fields(frame, requested, default)
+
+    def _check_token(self, token: str) -> None:
+        expected = self.config.token
+        if not token:
+            raise ApiError(protocol.TOKEN_INVALID_CODE, protocol.TOKEN_INVALID_MSG)
+        if expected is not None and not hmac.compare_digest(token.encode(), expected.encode()):
+            raise ApiError(protocol.TOKEN_INVALID_CODE, protocol.TOKEN_INVALID_MSG)
+
+    def _daily(self, api: str, params: dict[str, Any]) -> pd.DataFrame:
+        """Serve daily, adj_factor or daily_basic.
+
+        ``trade_date`` selects one day and wins over ``start_date``/``end_date``.
+        ``offset`` and ``limit`` are ignored: Tushare's daily does not page.
+        """
+        codes = _codes(protocol.param_value(params, "ts_code"))
+        trade_date = _date_param(params, "trade_date")
+        start_date = _date_param(params, "start_date")
+        end_date = _date_param(params, "end_date")
+        if codes is None and trade_date is None and start_date is None:
+            raise ApiError(protocol.PARAMETER_REQUIRED_CODE, protocol.PARAMETER_REQUIRED_MSG)
+        if trade_date is not None:
+            first, last = trade_date, trade_date
+        else:
+            first, last = start_date or EARLIEST_DAY, end_date or LATEST_DAY
+        last = min(last, self._last_published(api))
+        return self.source.daily_rows(api, codes, first, last, self.config.row_cap(api))
+
+    def _stock_basic(self, params: dict[str, Any]) -> pd.DataFrame:
+        frame = self.source.stock_basic(today_string(self.clock.now()))
+        list_status = protocol.param_value(params, "list_status") or "L"
+        selected = frame["list_status"] == list_status
+        codes = _codes(protocol.param_value(params, "ts_code"))
+        if codes is not None:
+            selected &= frame["ts_code"].isin(codes)
+        for name in ("exchange", "market", "is_hs", "name"):
+            value = protocol.param_value(params, name)
+            if value is not None:
+                selected &= frame[name] == value
+        return frame.loc[selected].head(self.config.row_cap("stock_basic")).reset_index(drop=True)
+
+    def _trade_cal(self, params: dict[str, Any]) -> pd.DataFrame:
+        """Serve the SSE calendar for SSE, SZSE and BSE; other exchanges get no rows."""
+        exchange = protocol.param_value(params, "exchange") or "SSE"
+        frame = self.source.trade_cal()
+        start_date = _date_param(params, "start_date")
+        end_date = _date_param(params, "end_date")
+        selected = pd.Series(exchange in CALENDAR_EXCHANGES, index=frame.index)
+        if start_date is not None:
+            selected &= frame["cal_date"] >= start_date
+        if end_date is not None:
+            selected &= frame["cal_date"] <= end_date
+        is_open = protocol.param_value(params, "is_open")
+        if is_open is not None:
+            selected &= frame["is_open"].astype(str) == is_open
+        rows = frame.loc[selected].iloc[::-1]
+        rows = rows.head(self.config.row_cap("trade_cal")).reset_index(drop=True)
+        rows["exchange"] = exchange
+        return rows
+
+    def _last_published(self, api: str) -> str:
+        return last_published_day(self.clock.now(), self.config.publish_time(api))
+
+    def visible_table(self, name: str) -> pd.DataFrame:
+        """Return everything the server would serve of ``name`` at its clock, without row caps.
+
+        Daily datasets stop at the newest published day, stock_basic is as of today
+        (all list statuses), and trade_cal is the whole SSE calendar, newest first.
+        """
+        if name in DAILY_APIS:
+            last = self._last_published(name)
+            return self.source.daily_rows(name, None, EARLIEST_DAY, last, None)
+        if name == "stock_basic":
+            return self.source.stock_basic(today_string(self.clock.now()))
+        return self.source.table(name)
+
+
+def _codes(value: str | None) -> list[str] | None:
+    """Split a comma-separated ts_code list; None when no code is given."""
+    if value is None:
+        return None
+    codes = [code.strip().upper() for code in value.split(",") if code.strip()]
+    return codes or None
+
+
+def _date_param(params: dict[str, Any], name: str) -> str | None:
+    value = protocol.param_value(params, name)
+    if value is None:
+        return None
+    if not DATE_PATTERN.match(value):
+        raise ApiError(
+            protocol.PARAMETER_INVALID_CODE,
+            f"参数 {name} 格式不对：{value!r}，日期应为 YYYYMMDD，例如 20261204",
+        )
+    return value

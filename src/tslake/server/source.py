@@ -1,0 +1,103 @@
+"""The interface every data source of the server implements, and helpers they share."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import pandas as pd
+
+from tslake.registry import DATASETS
+from tslake.server.calendar import TradingCalendar
+from tslake.server.tables import EARLIEST_DAY, LATEST_DAY
+
+# The APIs the server implements; every other api_name is rejected.
+DAILY_APIS: tuple[str, ...] = ("daily", "adj_factor", "daily_basic")
+SERVED_APIS: tuple[str, ...] = ("stock_basic", "trade_cal", *DAILY_APIS)
+
+
+class MarketSource(ABC):
+    """Where the server's rows come from: a simulated market or recorded tables.
+
+    Every frame has the registry's columns and types. The server applies its clock,
+    parameters, row caps and field selection on top.
+    """
+
+    calendar: TradingCalendar
+
+    @property
+    @abstractmethod
+    def description(self) -> str:
+        """A short Chinese description for the start-up log line."""
+
+    @abstractmethod
+    def stock_basic(self, as_of: str | None = None) -> pd.DataFrame:
+        """Return every stock as known on day ``as_of`` (YYYYMMDD), sorted by ts_code.
+
+        Stocks listed after ``as_of`` are left out, and a delisting or pause that
+        happens after ``as_of`` is not shown yet. None returns the final state.
+        """
+
+    @abstractmethod
+    def daily_rows(
+        self,
+        dataset: str,
+        codes: Sequence[str] | None,
+        first: str,
+        last: str,
+        limit: int | None,
+    ) -> pd.DataFrame:
+        """Return the rows of a daily dataset dated from ``first`` to ``last`` (inclusive).
+
+        ``codes`` None means every stock. Rows are sorted newest first (date
+        descending, then ts_code ascending); with ``limit``, only the first ``limit``
+        rows of that order are returned, so the oldest rows are the ones dropped.
+        """
+
+    def trade_cal(self) -> pd.DataFrame:
+        """Return the SSE calendar, oldest day first."""
+        return self.calendar.frame("SSE")
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Return the whole table of ``name`` in the order the server sends rows.
+
+        Daily datasets come newest first, stock_basic by ts_code with the final
+        list_status of every stock, trade_cal newest first for SSE. No clock, row cap
+        or rate limit applies.
+        """
+        if name == "stock_basic":
+            return self.stock_basic(None)
+        if name == "trade_cal":
+            frame = self.trade_cal()
+            return frame.iloc[::-1].reset_index(drop=True)
+        if name in DAILY_APIS:
+            return self.daily_rows(name, None, EARLIEST_DAY, LATEST_DAY, None)
+        known = ", ".join(SERVED_APIS)
+        raise KeyError(f"本地服务没有数据集 {name!r}；可用的数据集：{known}")
+
+
+def stock_basic_as_of(
+    frame: pd.DataFrame, as_of: str, pause_dates: pd.Series | None = None
+) -> pd.DataFrame:
+    """Return the rows of ``frame`` (final state, sorted by ts_code) as known on ``as_of``.
+
+    A stock whose list_date is after ``as_of`` is dropped. A delisted stock whose
+    delist_date is after ``as_of`` is shown as listed (``L``, no delist_date). A
+    paused stock (``P``) is shown as listed until its date in ``pause_dates`` (a
+    Series aligned with ``frame``); without a pause date it stays ``P``.
+    """
+    visible = frame["list_date"].isna() | (frame["list_date"] <= as_of)
+    result = frame.loc[visible].copy()
+    delisted_later = (result["list_status"] == "D") & (result["delist_date"] > as_of)
+    result.loc[delisted_later, "list_status"] = "L"
+    result.loc[delisted_later, "delist_date"] = None
+    if pause_dates is not None:
+        paused_later = (result["list_status"] == "P") & (pause_dates.loc[result.index] > as_of)
+        result.loc[paused_later, "list_status"] = "L"
+    return result.reset_index(drop=True)
+
+
+def check_dataset(name: str) -> None:
+    """Raise KeyError unless ``name`` is a daily dataset that the registry declares."""
+    if name not in DAILY_APIS or name not in DATASETS:
+        raise KeyError(f"{name!r} 不是本地服务提供的日线数据集；可用的有：{', '.join(DAILY_APIS)}")

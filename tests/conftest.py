@@ -1,0 +1,104 @@
+"""Helpers that run the real `snakemake` command on the workflow in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+REALDATA = SHARED / "realdata"
+STEPS = re.compile(r"(\d+) of (\d+) steps \(100%\) done")
+
+
+@dataclass
+class Run:
+    """The outcome of one `snakemake` invocation."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    @property
+    def jobs(self) -> int:
+        """Return the number of jobs Snakemake reported as done (0 when it had nothing to do)."""
+        found = STEPS.findall(self.stderr)
+        return int(found[-1][1]) if found else 0
+
+
+class Lake:
+    """A working folder with its own config file, run with the real `snakemake` command."""
+
+    def __init__(self, folder: Path, **overrides: Any) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        with (REPO / "config" / "config.yaml").open(encoding="utf-8") as handle:
+            config = yaml.safe_load(handle)
+        config.update({"data_dir": "data", "source": "sim", "rate_limit": 100000})
+        config.update(overrides)
+        self.config = config
+        self.write_config()
+
+    def write_config(self) -> None:
+        with (self.folder / "config.yaml").open("w", encoding="utf-8") as handle:
+            yaml.safe_dump(self.config, handle, allow_unicode=True)
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    def snakemake(self, *args: str, check: bool = True, **config: Any) -> Run:
+        command = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(self.folder),
+            "--configfile",
+            str(self.folder / "config.yaml"),
+            "--cores",
+            "2",
+            *args,
+        ]
+        if config:
+            command += ["--config", *(f"{key}={value}" for key, value in config.items())]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+        run = Run(result.returncode, result.stdout, result.stderr)
+        if check and run.returncode != 0:
+            raise AssertionError(f"snakemake failed ({run.returncode}):\n{run.output[-6000:]}")
+        return run
+
+    def calls(self) -> list[dict[str, Any]]:
+        """Return every call the local server logged for this lake so far."""
+        path = self.data / ".tslake" / "logs" / "server-calls.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+    def query(self, sql: str) -> pd.DataFrame:
+        with duckdb.connect(str(self.data / "metadata.db"), read_only=True) as connection:
+            return connection.execute(sql).df()
+
+
+@pytest.fixture
+def lake_factory(tmp_path: Path):
+    def make(name: str = "lake", **overrides: Any) -> Lake:
+        return Lake(tmp_path / name, **overrides)
+
+    return make

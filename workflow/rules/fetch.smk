@@ -1,0 +1,21 @@
+"""Fetch units. Inputs: one unit file of the plan. Outputs: one immutable part per unit."""
+
+
+# Run one unit's API calls and write its rows and coverage as one Parquet part.
+rule fetch_unit:
+    input:
+        f"{PLAN_DIR}/units/{{dataset}}/{{unit}}.json",
+    output:
+        f"{DATA}/{{dataset}}/{{unit}}.parquet",
+    log:
+        f"{LOGS}/fetch/{{dataset}}/{{unit}}.log",
+    message:
+        "下载 {wildcards.dataset} 单元 {wildcards.unit}"
+    wildcard_constraints:
+        dataset="|".join(DAILY_DATASETS) or "none",
+        unit=r"[ms]\d{8}-\d{8}-[0-9a-f]{10}",
+    localrule: True
+    resources:
+        tushare_api=1,
+    script:
+        "../../scripts/fetch_unit.py"

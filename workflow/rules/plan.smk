@@ -1,0 +1,19 @@
+"""The plan checkpoint. Inputs: reference snapshots and the parts on disk (metadata only).
+Outputs: plan.json and summary.txt in the plan folder, plus one units/<dataset>/<unit>.json per unit.
+"""
+
+
+# Compare coverage with what the group needs and choose the cheapest fetch units.
+checkpoint plan:
+    input:
+        rules.refresh_reference.output,
+    output:
+        plan=f"{PLAN_DIR}/plan.json",
+        summary=f"{PLAN_DIR}/summary.txt",
+    log:
+        f"{LOGS}/plan-{RUN.key}.log",
+    message:
+        "规划需要下载的数据"
+    localrule: True
+    script:
+        "../../scripts/make_plan.py"

@@ -1,0 +1,17 @@
+"""Reference data. Inputs: none. Outputs: the stock_basic and trade_cal snapshots of the run date."""
+
+
+# Refresh stock_basic (L, D and P) and the SSE calendar once per run date.
+rule refresh_reference:
+    output:
+        stock_basic=f"{DATA}/stock_basic/snapshot-{RUN.run_date}.parquet",
+        trade_cal=f"{DATA}/trade_cal/snapshot-{RUN.run_date}.parquet",
+    log:
+        f"{LOGS}/refresh_reference-{RUN.run_date}.log",
+    message:
+        "刷新参考数据 stock_basic 与 trade_cal（{RUN.run_date}）"
+    localrule: True
+    resources:
+        tushare_api=1,
+    script:
+        "../../scripts/refresh_reference.py"
