@@ -24,11 +24,15 @@ def make_universe(spans: dict[str, tuple[str, str]]) -> Universe:
 
 
 def market_part(start: str, end: str) -> PartInfo:
-    return PartInfo(Path(f"m{start}.parquet"), "daily", "market", (Segment(None, start, end),), 0, "", None, 0)
+    return PartInfo(
+        Path(f"m{start}.parquet"), "daily", "market", (Segment(None, start, end),), 0, "", None, 0
+    )
 
 
 def symbol_part(codes: tuple[str, ...], start: str, end: str) -> PartInfo:
-    return PartInfo(Path(f"s{start}.parquet"), "daily", "symbols", (Segment(codes, start, end),), 0, "", None, 0)
+    return PartInfo(
+        Path(f"s{start}.parquet"), "daily", "symbols", (Segment(codes, start, end),), 0, "", None, 0
+    )
 
 
 def all_listed(count: int) -> dict[str, tuple[str, str]]:
@@ -48,7 +52,9 @@ def test_cold_multi_code_uses_code_lists():
 def test_one_new_day_is_one_market_call():
     universe = make_universe(all_listed(50))
     parts = [market_part(DAYS[0], DAYS[-2])]
-    plan, market, symbol = plan_dataset(ADJ_FACTOR, universe, parts, start=DAYS[0], end=DAYS[-1], cap=6000)
+    plan, market, symbol = plan_dataset(
+        ADJ_FACTOR, universe, parts, start=DAYS[0], end=DAYS[-1], cap=6000
+    )
     assert symbol == []
     assert [call.params for call in market] == [{"trade_date": DAYS[-1]}]
 
@@ -56,7 +62,9 @@ def test_one_new_day_is_one_market_call():
 def test_hole_in_middle_is_found():
     universe = make_universe(all_listed(3))
     parts = [market_part(DAYS[0], DAYS[4]), market_part(DAYS[8], DAYS[-1])]
-    plan, market, symbol = plan_dataset(DAILY, universe, parts, start=DAYS[0], end=DAYS[-1], cap=6000)
+    plan, market, symbol = plan_dataset(
+        DAILY, universe, parts, start=DAYS[0], end=DAYS[-1], cap=6000
+    )
     assert plan.first_missing == DAYS[5]
     assert plan.last_missing == DAYS[7]
     covered = {call.segment.start for call in market} | {call.segment.start for call in symbol}
@@ -69,7 +77,9 @@ def test_deleted_symbol_part_refetched_by_symbol():
     batch = tuple(sorted(universe.codes[:10]))
     rest = tuple(sorted(universe.codes[10:]))
     parts = [symbol_part(rest, DAYS[0], DAYS[-1])]
-    plan, market, symbol = plan_dataset(ADJ_FACTOR, universe, parts, start=DAYS[0], end=DAYS[-1], cap=6000)
+    plan, market, symbol = plan_dataset(
+        ADJ_FACTOR, universe, parts, start=DAYS[0], end=DAYS[-1], cap=6000
+    )
     assert market == []
     assert sorted(call.params["ts_code"] for call in symbol) == list(batch)
     assert all(call.params["start_date"] == DAYS[0] for call in symbol)
@@ -102,7 +112,9 @@ def test_long_history_split_under_cap():
 
 def test_units_respect_max_jobs():
     universe = make_universe(all_listed(30))
-    plan, market, symbol = plan_dataset(ADJ_FACTOR, universe, [], start=DAYS[0], end=DAYS[-1], cap=6000)
+    plan, market, symbol = plan_dataset(
+        ADJ_FACTOR, universe, [], start=DAYS[0], end=DAYS[-1], cap=6000
+    )
     per_unit = calls_per_unit(len(market) + len(symbol), configured=2, max_jobs=5)
     pack(plan, market, symbol, per_unit)
     assert len(plan.units) <= 5
@@ -112,11 +124,15 @@ def test_units_respect_max_jobs():
 
 
 def test_part_roundtrip_keeps_coverage(tmp_path):
-    frame = pd.DataFrame({"ts_code": ["600000.SH"], "trade_date": ["20240102"], "adj_factor": ["1.5"]})
+    frame = pd.DataFrame(
+        {"ts_code": ["600000.SH"], "trade_date": ["20240102"], "adj_factor": ["1.5"]}
+    )
     table = conform(frame, ADJ_FACTOR)
     path = tmp_path / "adj_factor" / "p.parquet"
     segment = Segment(("600000.SH",), "20240102", "20240105")
-    write_part(path, ADJ_FACTOR, table, scope="symbols", segments=[segment], fetched_at="t", calls=1)
+    write_part(
+        path, ADJ_FACTOR, table, scope="symbols", segments=[segment], fetched_at="t", calls=1
+    )
     info = read_part_info(path)
     assert info.segments == (segment,)
     assert info.rows == 1

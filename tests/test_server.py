@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -195,15 +196,15 @@ def test_comma_separated_codes(server: RunningServer, market: SimMarket) -> None
 
 def test_daily_requires_a_selector(server: RunningServer) -> None:
     pro = client(server)
-    with pytest.raises(Exception, match="^ts_code required$"):
+    with pytest.raises(Exception, match=r"^ts_code required$"):
         pro.daily()
-    with pytest.raises(Exception, match="^ts_code required$"):
+    with pytest.raises(Exception, match=r"^ts_code required$"):
         pro.adj_factor(end_date="20261204")
     assert len(pro.daily(start_date="20261204")) > 0
 
 
 def test_unknown_api_rejected(server: RunningServer) -> None:
-    with pytest.raises(Exception, match="^请指定正确的接口名$"):
+    with pytest.raises(Exception, match=r"^请指定正确的接口名$"):
         client(server).no_such_api()
 
 
@@ -216,6 +217,28 @@ def test_malformed_body_rejected(server: RunningServer) -> None:
     response = requests.post(server.url, data=b"not json", timeout=10).json()
     assert response["code"] == -1000
     assert response["msg"] == "系统内部错误"
+
+
+def test_unknown_code_has_no_rows(server: RunningServer) -> None:
+    frame = client(server).daily(ts_code="999999.SH", start_date="20200101")
+    assert frame.empty
+    assert list(frame.columns)[:2] == ["ts_code", "trade_date"]
+
+
+class BrokenMarket(SimMarket):
+    """A market whose daily datasets fail, to exercise the server-fault path."""
+
+    def daily_rows(self, *args: object, **kwargs: object) -> pd.DataFrame:
+        raise RuntimeError("simulated disk failure")
+
+
+def test_source_fault_returns_server_error(caplog: pytest.LogCaptureFixture) -> None:
+    with start_server(ServerConfig(now=NOW), source=BrokenMarket(symbols=5, seed=1)) as running:
+        with pytest.raises(Exception, match="服务器错误"):
+            client(running, "fault-token").daily(trade_date=TODAY)
+        assert running.calls[-1].code == 50101
+    assert "simulated disk failure" in caplog.text
+    assert "fault-token" not in caplog.text
 
 
 def test_get_not_allowed(server: RunningServer) -> None:
@@ -311,7 +334,7 @@ def test_unpublished_day_hidden(make_server, market: SimMarket) -> None:
     history = pro.daily(ts_code=code, start_date="20261201")
     assert history["trade_date"].iloc[0] == "20261203"
 
-    running.set_now("2026-12-04T17:01")
+    running.set_now("2026-12-04T17:00")
     assert len(pro.daily(trade_date=TODAY)) > 40
     assert pro.daily(ts_code=code, start_date="20261201")["trade_date"].iloc[0] == TODAY
     # daily_basic is published at 19:00.
@@ -552,6 +575,7 @@ def test_replay_stock_basic(replay_server: RunningServer) -> None:
     assert len(pro.stock_basic()) == len(replay_server.source.table("stock_basic"))
 
 
+@pytest.mark.filterwarnings("ignore:Series.values returning an ndarray")
 def test_replay_calendar_derived_for_2012(replay_server: RunningServer) -> None:
     pro = client(replay_server)
     calendar = pro.trade_cal(start_date="20120101", end_date="20121231")
@@ -617,13 +641,27 @@ def test_replay_quirks(tmp_path: Path) -> None:
 # Command line
 
 
-def test_command_line_port_file_and_sigterm(tmp_path: Path) -> None:
+def server_environment() -> dict[str, str]:
+    """Return the environment for a server subprocess, with the repository's src importable."""
+    environment = dict(os.environ)
+    paths = [str(REPO / "src"), environment.get("PYTHONPATH", "")]
+    environment["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
+    return environment
+
+
+def wait_for_port(process: subprocess.Popen, port_file: Path) -> int:
+    deadline = time.monotonic() + 60
+    while not port_file.exists():
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "the server wrote no port file within 60 s"
+        time.sleep(0.05)
+    return int(port_file.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_command_line_serves_and_stops(tmp_path: Path, stop_signal: signal.Signals) -> None:
     port_file = tmp_path / "port"
     call_log = tmp_path / "calls.jsonl"
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO / "src"), *filter(None, [environment.get("PYTHONPATH")])]
-    )
     command = [
         sys.executable, "-m", "tslake.server", "--port", "0", "--port-file", str(port_file),
         "--symbols", "20", "--seed", "4", "--now", NOW, "--token", "cli-token",
@@ -631,43 +669,42 @@ def test_command_line_port_file_and_sigterm(tmp_path: Path) -> None:
         "--publish-time", "daily=18:00", "--call-log", str(call_log),
     ]  # fmt: skip
     process = subprocess.Popen(
-        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, env=server_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        deadline = time.monotonic() + 60
-        while not port_file.exists():
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "the server wrote no port file within 60 s"
-            time.sleep(0.05)
-        port = int(port_file.read_text(encoding="utf-8"))
+        port = wait_for_port(process, port_file)
+        url = f"http://127.0.0.1:{port}/dataapi"
         pro = ts.pro_api("cli-token")
-        pro._DataApi__http_url = f"http://127.0.0.1:{port}/dataapi"
+        pro._DataApi__http_url = url
         assert len(pro.daily(start_date="20261101")) == 7
-        with pytest.raises(Exception, match=f"^{TOKEN_TEXT}$"):
-            wrong = ts.pro_api("other-token")
-            wrong._DataApi__http_url = pro._DataApi__http_url
+
+        wrong = ts.pro_api("other-token")
+        wrong._DataApi__http_url = url
+        with pytest.raises(Exception, match=re.escape(TOKEN_TEXT)):
             wrong.trade_cal()
     finally:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop_signal)
         _, stderr = process.communicate(timeout=30)
+
     assert process.returncode == 0, stderr
-    assert f"本地 Tushare 服务已启动：http://127.0.0.1:{port}/dataapi" in stderr
-    lines = [json.loads(line) for line in call_log.read_text(encoding="utf-8").splitlines()]
+    assert f"本地 Tushare 服务已启动：{url}" in stderr
+    text = call_log.read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in text.splitlines()]
     assert [(line["api"], line["rows"], line["code"]) for line in lines] == [
         ("daily", 7, 0),
         ("trade_cal", 0, 40101),
     ]
-    assert "cli-token" not in call_log.read_text(encoding="utf-8")
+    assert "cli-token" not in text
 
 
 def test_command_line_rejects_public_host() -> None:
-    environment = dict(os.environ, PYTHONPATH=str(REPO / "src"))
     result = subprocess.run(
         [sys.executable, "-m", "tslake.server", "--host", "0.0.0.0"],
-        env=environment,
+        env=server_environment(),
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert "只能绑定本机回环地址" in result.stderr

@@ -8,8 +8,8 @@ from collections import Counter
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import Lake
+
 from tslake.registry import DATASETS
 from tslake.server.market import SimMarket
 
@@ -85,7 +85,9 @@ def test_cold_run_reference_snapshots(cold, market):
     lake, _ = cold
     basics = lake.query("SELECT ts_code, list_status FROM stock_basic")
     assert set(basics["list_status"]) == {"L", "D", "P"}
-    calendar = lake.query("SELECT cal_date, is_open FROM trade_cal WHERE cal_date BETWEEN '20240101' AND '20240131'")
+    calendar = lake.query(
+        "SELECT cal_date, is_open FROM trade_cal WHERE cal_date BETWEEN '20240101' AND '20240131'"
+    )
     assert len(calendar) == 31
     assert calendar["is_open"].sum() == 22
 

@@ -67,7 +67,11 @@ def fetch_trade_cal(client: TushareClient, cap: int, last_day: str) -> pd.DataFr
     last = parse_yyyymmdd(last_day)
     while start <= last:
         end = min(last, start + timedelta(days=cap - 2))
-        params = {**TRADE_CAL.fixed_params, "start_date": yyyymmdd(start), "end_date": yyyymmdd(end)}
+        params = {
+            **TRADE_CAL.fixed_params,
+            "start_date": yyyymmdd(start),
+            "end_date": yyyymmdd(end),
+        }
         frames += fetch_complete(client, TRADE_CAL, params, cap, _no_split)
         start = end + timedelta(days=1)
     return pd.concat(frames, ignore_index=True).drop_duplicates(list(TRADE_CAL.key))

@@ -4,13 +4,6 @@ before the job starts) and the run record <data_dir>/.tslake/runs/<plan key>.jso
 """
 
 
-def planned_parts(wildcards):
-    """Return the part of every unit in this run's plan (the one aggregation point)."""
-    plan_file = checkpoints.plan.get().output.plan
-    units = read_plan(Path(plan_file).parent)["units"]
-    return [f"{DATA}/{unit['dataset']}/{unit['unit_id']}.parquet" for unit in units]
-
-
 # Rebuild the DuckDB catalog from the parts and replace the old one atomically.
 rule build_catalog:
     input:
@@ -20,6 +13,8 @@ rule build_catalog:
         RUN_RECORD,
     log:
         f"{LOGS}/build_catalog-{RUN.key}.log",
+    conda:
+        "../envs/tslake.yaml"
     message:
         "更新目录 metadata.db"
     script:

@@ -33,6 +33,13 @@ if MAIN_PROCESS:
 SERVER = {}
 
 
+def planned_parts(wildcards):
+    """Return the part of every unit in this run's plan (the one aggregation point)."""
+    plan_file = checkpoints.plan.get().output.plan
+    units = read_plan(Path(plan_file).parent)["units"]
+    return [f"{DATA}/{unit['dataset']}/{unit['unit_id']}.parquet" for unit in units]
+
+
 onstart:
     if SETTINGS.source != "tushare":
         SERVER["process"] = start_local_server(SETTINGS, RUN.now)

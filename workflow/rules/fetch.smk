@@ -9,13 +9,15 @@ rule fetch_unit:
         f"{DATA}/{{dataset}}/{{unit}}.parquet",
     log:
         f"{LOGS}/fetch/{{dataset}}/{{unit}}.log",
-    message:
-        "下载 {wildcards.dataset} 单元 {wildcards.unit}"
     wildcard_constraints:
         dataset="|".join(DAILY_DATASETS) or "none",
         unit=r"[ms]\d{8}-\d{8}-[0-9a-f]{10}",
     localrule: True
+    conda:
+        "../envs/tslake.yaml"
     resources:
         tushare_api=1,
+    message:
+        "下载 {wildcards.dataset} 单元 {wildcards.unit}"
     script:
         "../../scripts/fetch_unit.py"

@@ -12,8 +12,10 @@ checkpoint plan:
         summary=f"{PLAN_DIR}/summary.txt",
     log:
         f"{LOGS}/plan-{RUN.key}.log",
+    localrule: True
+    conda:
+        "../envs/tslake.yaml"
     message:
         "规划需要下载的数据"
-    localrule: True
     script:
         "../../scripts/make_plan.py"

@@ -8,10 +8,12 @@ rule refresh_reference:
         trade_cal=f"{DATA}/trade_cal/snapshot-{RUN.run_date}.parquet",
     log:
         f"{LOGS}/refresh_reference-{RUN.run_date}.log",
-    message:
-        "刷新参考数据 stock_basic 与 trade_cal（{RUN.run_date}）"
     localrule: True
+    conda:
+        "../envs/tslake.yaml"
     resources:
         tushare_api=1,
+    message:
+        "刷新参考数据 stock_basic 与 trade_cal（{RUN.run_date}）"
     script:
         "../../scripts/refresh_reference.py"

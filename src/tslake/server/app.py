@@ -1,8 +1,8 @@
 """The request handler of the local Tushare server, independent of HTTP.
 
 It checks the token, the API name and the per-minute limit, reads the parameters,
-asks the source for rows, hides days not yet published at the server clock, applies
-the row cap and the field selection, and records every call.
+queries the source, hides days not yet published at the server clock, applies the
+row cap and the field selection, and records every call.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class TushareApp:
         }
 
     def handle(self, body: bytes) -> bytes:
-        """Answer one request body with the encoded response body; record the call."""
+        """Handle one request body, record the call and return the encoded response body."""
         arrived = datetime.now(SHANGHAI).isoformat(timespec="milliseconds")
         request: ApiRequest | None = None
         rows = 0
@@ -82,27 +82,30 @@ class TushareApp:
             rows = len(frame)
             code = 0
         except ApiError as error:
-            api = request.api_name if request is not None else ""
-            logger.info("拒绝调用 %s：code=%d，%s", api or "（无法解析）", error.code, error.msg)
+            api = request.api_name if request is not None else "（无法解析的请求）"
+            logger.info("拒绝调用 %s：code=%d，%s", api, error.code, error.msg)
             response = protocol.encode_body(protocol.error_body(error))
             code = error.code
         except Exception:
-            # A fault in one request must not stop the server; the client gets Tushare's
-            # server-fault answer and the traceback goes to the log.
-            logger.exception("处理请求时出错：%r", body[:200])
+            # A fault in one request must not stop the server: the client gets Tushare's
+            # server-fault response and the traceback goes to the log. The body is not
+            # logged because it contains the token.
+            api = request.api_name if request is not None else ""
+            params = request.params if request is not None else {}
+            logger.exception("处理接口 %s 的请求时出错，参数 %r", api, params)
             fault = ApiError(protocol.SERVER_FAULT_CODE, protocol.SERVER_FAULT_MSG)
             response = protocol.encode_body(protocol.error_body(fault))
             code = fault.code
-        self.call_log.record(
-            CallRecord(
-                time=arrived,
-                api=request.api_name if request is not None else "",
-                params=dict(request.params) if request is not None else {},
-                fields=request.fields if request is not None else "",
-                rows=rows,
-                code=code,
-            )
+
+        record = CallRecord(
+            time=arrived,
+            api=request.api_name if request is not None else "",
+            params=dict(request.params) if request is not None else {},
+            fields=request.fields if request is not None else "",
+            rows=rows,
+            code=code,
         )
+        self.call_log.record(record)
         return response
 
     def _serve(self, request: ApiRequest) -> pd.DataFrame:

@@ -91,34 +91,39 @@ def build_parser() -> argparse.ArgumentParser:
             "收到 SIGTERM 或 SIGINT 后停止并以 0 退出。"
         ),
     )
-    parser.add_argument(
+    network = parser.add_argument_group("监听")
+    network.add_argument(
         "--host",
         type=_loopback_host,
         default="127.0.0.1",
         help="监听地址，只允许本机回环地址（默认 127.0.0.1）",
     )
-    parser.add_argument(
+    network.add_argument(
         "--port", type=int, default=0, help="监听端口；0 表示任选一个空闲端口（默认 0）"
     )
-    parser.add_argument(
+    network.add_argument(
         "--port-file",
         type=Path,
         help="开始监听后把实际端口号原子地写入此文件，供父进程等待",
     )
-    parser.add_argument(
+
+    data = parser.add_argument_group("数据来源")
+    data.add_argument(
         "--symbols",
         type=lambda value: _positive(value, "--symbols"),
         default=DEFAULT_SYMBOLS,
         help=f"模拟市场的股票数量（默认 {DEFAULT_SYMBOLS}）",
     )
-    parser.add_argument(
+    data.add_argument(
         "--seed",
         type=int,
         default=DEFAULT_SEED,
         help=f"模拟市场的随机种子；种子和股票数量相同则数据相同（默认 {DEFAULT_SEED}）",
     )
-    parser.add_argument("--replay", type=Path, help="回放此目录下录制的真实数据，而不是模拟行情")
-    parser.add_argument(
+    data.add_argument("--replay", type=Path, help="回放此目录下录制的真实数据，而不是模拟行情")
+
+    behaviour = parser.add_argument_group("接口行为")
+    behaviour.add_argument(
         "--now",
         type=_now,
         help=(
@@ -126,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
             "例如 2026-12-04T20:00；默认用当前真实时间"
         ),
     )
-    parser.add_argument("--token", help="只接受这个 token；不设则接受任何非空 token")
-    parser.add_argument(
+    behaviour.add_argument("--token", help="只接受这个 token；不设则接受任何非空 token")
+    behaviour.add_argument(
         "--row-cap",
         type=_row_cap,
         action="append",
@@ -135,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="API=N",
         help="某接口单次返回的最大行数，超出时丢弃最旧的行（可重复；默认取数据集登记表）",
     )
-    parser.add_argument(
+    behaviour.add_argument(
         "--rate-limit",
         type=_rate_limit,
         action="append",
@@ -143,15 +148,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N|API=N",
         help="每分钟调用上限：N 适用于所有接口，API=N 只适用于一个接口（可重复；默认不限）",
     )
-    parser.add_argument(
+    behaviour.add_argument(
         "--publish-time",
         type=_publish_time,
         action="append",
         default=[],
         metavar="API=HH:MM",
-        help="某接口当天数据的发布时刻（北京时间），之前只提供到前一天（可重复；默认取数据集登记表）",
+        help=(
+            "某接口当天数据的发布时刻（北京时间），在此之前只提供到前一天的数据"
+            "（可重复；默认取数据集登记表）"
+        ),
     )
-    parser.add_argument(
+
+    logs = parser.add_argument_group("日志")
+    logs.add_argument(
         "--call-log", type=Path, help="把每次调用追加为一行 JSON 写入此文件（不含 token）"
     )
     return parser

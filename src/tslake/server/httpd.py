@@ -51,7 +51,7 @@ class _TushareHTTPServer(ThreadingHTTPServer):
 
 
 class _TushareRequestHandler(BaseHTTPRequestHandler):
-    """Answer POST on any path with the app's response; other methods get 405."""
+    """Respond to POST on any path with the app's response body; other methods get 405."""
 
     server: _TushareHTTPServer
     server_version = "tslake-tushare/1"
@@ -182,6 +182,9 @@ def start_server(
     address = loopback_address(config.host)
     if source is None:
         source = build_source(config)
+    if config.port_file is not None:
+        # A parent that waits for the file must not read the port of an earlier run.
+        config.port_file.unlink(missing_ok=True)
     app = TushareApp(source, config)
     httpd = _TushareHTTPServer(address, config.port, app)
     thread = threading.Thread(

@@ -22,12 +22,12 @@ IGNORED_PARAMS = frozenset({"ts_type_name", "token"})
 TOKEN_INVALID_CODE = 40101
 TOKEN_INVALID_MSG = "您的token不对，请确认。"
 
-# Tushare answers 40101 "ts_code required" (in English) when adj_factor gets neither
-# ts_code nor trade_date; the server uses the same answer for every daily API.
+# Tushare returns 40101 "ts_code required" (in English) when adj_factor gets neither
+# ts_code nor trade_date. The server returns the same error for every daily API.
 PARAMETER_REQUIRED_CODE = 40101
 PARAMETER_REQUIRED_MSG = "ts_code required"
 
-# Not a Tushare text: Tushare's answer to a malformed date is not known.
+# The message for a malformed date is the server's own, because Tushare's is not known.
 PARAMETER_INVALID_CODE = 40101
 
 RATE_LIMIT_CODE = 40203
@@ -36,11 +36,11 @@ RATE_LIMIT_MSG = (
     "权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
 )
 
-# Tushare's answer to an api_name it does not know.
+# Tushare's error for an unknown api_name.
 UNKNOWN_API_CODE = -1
 UNKNOWN_API_MSG = "请指定正确的接口名"
 
-# Tushare's answer to a body whose params it cannot read.
+# Tushare's error for a body whose params it cannot parse.
 MALFORMED_REQUEST_CODE = -1000
 MALFORMED_REQUEST_MSG = "系统内部错误"
 
@@ -49,7 +49,7 @@ SERVER_FAULT_MSG = "服务器错误，请稍后再试！期待您能把错误反
 
 
 class ApiError(Exception):
-    """A call the server answers with a Tushare error code and message."""
+    """An error that the server returns as a Tushare error code and message."""
 
     def __init__(self, code: int, msg: str) -> None:
         super().__init__(msg)

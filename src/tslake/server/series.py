@@ -27,8 +27,8 @@ STREAM_PARAMETERS = 7
 # Sentinel in ``volume_ratio_centi`` for "no previous volume" (the listing day).
 NO_VOLUME_RATIO = np.iinfo(np.uint16).max
 
-# Upper bound on ex-dates and annual reports per stock; gaps of at least 200 and 244
-# sessions make this more than any calendar from 1990 to 2060 can hold.
+# Maximum number of ex-dates and annual reports per stock. Ex-dates are at least 200
+# sessions apart and reports 244, so 60 of each reach past any calendar up to 2060.
 MAX_EVENTS = 60
 
 # Row indexes of SymbolSeries.epoch_values.
@@ -304,7 +304,7 @@ def _fill_fundamental_epochs(
     book = market_value / (parameters.initial_pb * np.exp(0.3 * noise[:, 3]))
     sales = market_value / (parameters.initial_ps * np.exp(0.3 * noise[:, 2]))
 
-    # Before the first report the listing-day value stands in.
+    # Before the first report, the listing-day market value is used.
     reports_done = np.searchsorted(events.report_dates, epoch_starts, side="right")
     year = np.maximum(reports_done - 1, 0)
     reported = reports_done > 0

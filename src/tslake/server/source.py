@@ -17,7 +17,7 @@ SERVED_APIS: tuple[str, ...] = ("stock_basic", "trade_cal", *DAILY_APIS)
 
 
 class MarketSource(ABC):
-    """Where the server's rows come from: a simulated market or recorded tables.
+    """Source of the server's rows: a simulated market or recorded tables.
 
     Every frame has the registry's columns and types. The server applies its clock,
     parameters, row caps and field selection on top.
@@ -28,7 +28,7 @@ class MarketSource(ABC):
     @property
     @abstractmethod
     def description(self) -> str:
-        """A short Chinese description for the start-up log line."""
+        """Return a short Chinese description for the start-up log line."""
 
     @abstractmethod
     def stock_basic(self, as_of: str | None = None) -> pd.DataFrame:
@@ -49,9 +49,9 @@ class MarketSource(ABC):
     ) -> pd.DataFrame:
         """Return the rows of a daily dataset dated from ``first`` to ``last`` (inclusive).
 
-        ``codes`` None means every stock. Rows are sorted newest first (date
-        descending, then ts_code ascending); with ``limit``, only the first ``limit``
-        rows of that order are returned, so the oldest rows are the ones dropped.
+        ``codes`` None means every stock. Rows are sorted newest first: date
+        descending, then ts_code ascending. With ``limit``, only the first ``limit`` rows
+        of that order are returned, so the oldest rows are dropped.
         """
 
     def trade_cal(self) -> pd.DataFrame:

@@ -268,8 +268,8 @@ class Universe:
     def stock_basic(self) -> tuple[pd.DataFrame, pd.Series]:
         """Return the final stock_basic table (sorted by ts_code) and each stock's pause date.
 
-        The pause date is the first session without rows of a ``P`` stock; it is not a
-        Tushare column, and it is null for other stocks.
+        The pause date is the first session without rows of a ``P`` stock and null for
+        other stocks. It is not a Tushare column.
         """
         strings = self.calendar.session_strings
 
