@@ -11,4 +11,4 @@ export PATH="$PWD/.venv/bin:$PATH"
 ruff check src scripts tests bench
 ruff format --check src scripts tests bench
 snakefmt --check Snakefile workflow/rules
-python -m pytest -n 2 "$@"
+python -m pytest -n 2 --dist loadfile "$@"

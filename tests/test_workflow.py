@@ -172,3 +172,12 @@ def test_unpublished_day_not_covered(cold, tmp_path):
     assert counts == {"daily": 1, "adj_factor": 1}
     assert lake.query("SELECT max(trade_date) AS d FROM daily")["d"][0] == NEXT_DAY
     assert lake.query("SELECT max(trade_date) AS d FROM daily_basic")["d"][0] == "20240614"
+
+
+def test_demo_market_job_budget(lake_factory):
+    lake = lake_factory("demo", now=NOW)
+    run = lake.snakemake()
+    assert 0 < run.jobs <= 200
+    assert "本次运行" in run.stdout
+    update = lake.snakemake(now="2024-06-17T20:00")
+    assert 0 < update.jobs <= 15

@@ -33,7 +33,13 @@ class TushareError(RuntimeError):
 
 
 class RateLimiter:
-    """Keep calls to one API under `per_minute` in any sliding 60-second window."""
+    """Keep calls to one API under `per_minute` in any sliding 60-second window.
+
+    NOTE: the window is per process. Fetch jobs running at the same time each
+    get the full budget, so the server can see up to `tushare_api` (the
+    profile's concurrency cap) times the limit; the server's 40203 answer is
+    then waited out.
+    """
 
     def __init__(self, per_minute: int, window: float = 60.0) -> None:
         self.per_minute = per_minute

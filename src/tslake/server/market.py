@@ -9,7 +9,6 @@ returns.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -25,8 +24,6 @@ from tslake.server.calendar import TradingCalendar, sse_calendar
 from tslake.server.source import MarketSource, check_dataset, stock_basic_as_of
 from tslake.server.tables import typed_frame
 from tslake.server.universe import Listing, Universe
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_SYMBOLS = 200
 DEFAULT_SEED = 0

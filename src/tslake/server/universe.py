@@ -8,7 +8,6 @@ reaches.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,8 +16,6 @@ import pandas as pd
 from tslake.registry import STOCK_BASIC
 from tslake.server.calendar import TradingCalendar
 from tslake.server.tables import typed_frame
-
-logger = logging.getLogger(__name__)
 
 # Listings are spread up to this day, so a few stocks list after any date in late 2026.
 LAST_LISTING_DAY = "20270630"
