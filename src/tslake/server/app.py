@@ -16,11 +16,11 @@ from typing import Any
 
 import pandas as pd
 
+from tslake.clock import SHANGHAI
 from tslake.registry import DATASETS
 from tslake.server import protocol
-from tslake.server.calendar import SHANGHAI
 from tslake.server.calllog import CallLog, CallRecord
-from tslake.server.clock import ServerClock, last_published_day, today_string
+from tslake.server.clock import ServerClock, newest_served_day, today_string
 from tslake.server.config import ServerConfig
 from tslake.server.protocol import ApiError, ApiRequest
 from tslake.server.ratelimit import RateLimiter
@@ -186,7 +186,7 @@ class TushareApp:
         return rows
 
     def _last_published(self, api: str) -> str:
-        return last_published_day(self.clock.now(), self.config.publish_time(api))
+        return newest_served_day(self.clock.now(), self.config.publish_time(api))
 
     def visible_table(self, name: str) -> pd.DataFrame:
         """Return everything the server would serve of ``name`` at its clock, without row caps.

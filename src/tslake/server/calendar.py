@@ -11,18 +11,17 @@ import logging
 import warnings
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
 import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
+from tslake.clock import SHANGHAI
 from tslake.registry import TRADE_CAL
 from tslake.server.tables import typed_frame
 
 logger = logging.getLogger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # The first SSE trading day; Tushare's trade_cal starts here too.
 FIRST_DAY = date(1990, 12, 19)

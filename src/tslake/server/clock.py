@@ -5,29 +5,20 @@ from __future__ import annotations
 import threading
 from datetime import datetime, time, timedelta
 
-from tslake.server.calendar import SHANGHAI
+from tslake.clock import SHANGHAI
+from tslake.clock import parse_now as parse_shanghai
 
 NowSetting = str | datetime | None
 
 
 def parse_now(value: NowSetting) -> datetime | None:
-    """Return ``value`` as an aware datetime in Asia/Shanghai, or None for "real time".
-
-    A string is an ISO timestamp such as ``2026-12-04T20:00``. A timestamp or datetime
-    without a time zone is read as Shanghai time; one with a zone is converted.
-    """
+    """Return ``value`` as an aware Shanghai datetime (see ``tslake.clock.parse_now``), None for real time."""
     if value is None:
         return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(
-                f"无效的时间 {value!r}：应为 ISO 格式，例如 2026-12-04T20:00"
-            ) from None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=SHANGHAI)
-    return value.astimezone(SHANGHAI)
+    try:
+        return parse_shanghai(value)
+    except ValueError:
+        raise ValueError(f"无效的时间 {value!r}：应为 ISO 格式，例如 2026-12-04T20:00") from None
 
 
 class ServerClock:
@@ -59,7 +50,7 @@ def today_string(now: datetime) -> str:
     return now.astimezone(SHANGHAI).strftime("%Y%m%d")
 
 
-def last_published_day(now: datetime, publish_time: time | None) -> str:
+def newest_served_day(now: datetime, publish_time: time | None) -> str:
     """Return the newest calendar day (YYYYMMDD) whose data is published at ``now``.
 
     Today counts once the Shanghai time of day reaches ``publish_time``; before that
