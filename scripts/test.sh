@@ -8,7 +8,7 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
 export PATH="$PWD/.venv/bin:$PATH"
-ruff check src scripts tests bench
-ruff format --check src scripts tests bench
+ruff check src scripts tests
+ruff format --check src scripts tests
 snakefmt --check Snakefile workflow/rules
 python -m pytest -n 2 --dist loadfile "$@"
