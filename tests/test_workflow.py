@@ -181,3 +181,23 @@ def test_demo_market_job_budget(lake_factory):
     assert "本次运行" in run.stdout
     update = lake.snakemake(now="2024-06-17T20:00")
     assert 0 < update.jobs <= 15
+
+
+def test_deleted_catalog_rebuilt_without_calls(cold, tmp_path):
+    lake = copy_lake(cold[0], tmp_path / "catalog")
+    rows = len(view(lake, "daily"))
+    (lake.data / "metadata.db").unlink()
+    before = len(lake.calls())
+    lake.snakemake()
+    assert len(lake.calls()) == before
+    assert len(view(lake, "daily")) == rows
+
+
+def test_dry_run_lists_planned_units(cold, tmp_path):
+    lake = copy_lake(cold[0], tmp_path / "dry")
+    plan = lake.snakemake("plan", now="2024-06-17T20:00")
+    assert "数据更新计划" in plan.stdout
+    assert "本次运行" not in plan.stdout
+    dry = lake.snakemake("-n", now="2024-06-17T20:00")
+    assert dry.output.count("fetch_unit") >= 3
+    assert not list((lake.data / "daily").glob("m20240617*.parquet"))

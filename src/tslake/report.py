@@ -20,8 +20,13 @@ def print_up_to_date(run_record: str) -> None:
         print("数据湖已是最新：没有缺失的数据，本次不会调用任何数据接口。", flush=True)
 
 
-def print_run_summary(settings: Settings, plan_dir: str) -> None:
-    """Print rows added per dataset and the API calls of the units this run fetched."""
+def print_run_summary(settings: Settings, plan_dir: str, run_record: str) -> None:
+    """Print rows added per dataset and the API calls of the units this run fetched.
+
+    Prints nothing when the run stopped before the catalog (for example `snakemake plan`).
+    """
+    if not Path(run_record).exists():
+        return
     document = read_plan(Path(plan_dir))
     rows: Counter[str] = Counter({row["dataset"]: 0 for row in document["datasets"]})
     calls = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -77,6 +78,16 @@ def record_finished_run(
     _write_json(last_run_file(settings), record)
 
 
+def remove_old_plans(settings: Settings, keep: str) -> None:
+    """Delete the plan folders of earlier runs; the parts, not the plans, record what was fetched."""
+    plans = settings.state_dir / "plans"
+    if not plans.is_dir():
+        return
+    for folder in plans.iterdir():
+        if folder.name != keep and folder.is_dir():
+            shutil.rmtree(folder)
+
+
 def _plan_key(settings: Settings, base: str) -> str:
     """Name the plan after the base key and the parts on disk.
 
@@ -86,7 +97,8 @@ def _plan_key(settings: Settings, base: str) -> str:
     """
     fingerprint = parts_fingerprint(settings.data_dir, settings.daily_datasets)
     path = last_run_file(settings)
-    if path.exists():
+    # A missing catalog must be rebuilt, so the finished run's key is not reused then.
+    if path.exists() and settings.catalog_path.exists():
         record = json.loads(path.read_text(encoding="utf-8"))
         if record.get("base") == base and record.get("fingerprint") == fingerprint:
             return str(record["key"])

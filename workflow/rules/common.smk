@@ -47,7 +47,7 @@ onstart:
 
 onsuccess:
     stop_local_server(SETTINGS, SERVER.get("process"))
-    print_run_summary(SETTINGS, PLAN_DIR)
+    print_run_summary(SETTINGS, PLAN_DIR, RUN_RECORD)
 
 
 onerror:
