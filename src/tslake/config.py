@@ -1,6 +1,6 @@
 """Validate the workflow configuration and turn it into typed settings.
 
-Every error names the offending key and says how to fix it, in Chinese,
+Every error names the offending key and how to fix it, in Chinese,
 because it is the first thing a user sees when a run stops.
 """
 

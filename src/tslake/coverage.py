@@ -1,7 +1,7 @@
-"""The one place that knows coverage: which (symbol, trading day) pairs the lake has asked for.
+"""The one place that computes coverage: which (symbol, trading day) pairs the lake has asked for.
 
 Coverage comes from the parts' own metadata, never from their rows, so a
-suspended stock's day counts as covered once a part says it was asked for.
+suspended stock's day counts as covered once a part records that it was requested.
 """
 
 from __future__ import annotations

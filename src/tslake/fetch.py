@@ -1,4 +1,4 @@
-"""Fetch one unit: run its calls, split any answer that hit the row cap, write one part."""
+"""Fetch one unit: run its calls, split any response that hit the row cap, write one part."""
 
 from __future__ import annotations
 
@@ -35,10 +35,10 @@ def fetch_complete(
     cap: int,
     listed_codes: ListedCodes,
 ) -> list[pd.DataFrame]:
-    """Return every row `params` selects, splitting requests whose answer reached the row cap.
+    """Return every row `params` selects, splitting requests whose response reached the row cap.
 
-    The server drops the oldest rows past the cap without saying so, so an
-    answer with `cap` rows is treated as cut: a date range is halved, and a
+    The server drops the oldest rows past the cap without saying so, so a
+    response with `cap` rows is treated as cut: a date range is halved, and a
     list of codes (or a whole-market day) is split into halves.
     """
     frame = client.query(dataset.api, params, dataset.column_names)

@@ -49,7 +49,7 @@ class Segment:
 
 @dataclass(frozen=True)
 class PartInfo:
-    """What one part file says about itself."""
+    """The coverage and figures that one part file records about itself."""
 
     path: Path
     dataset: str

@@ -35,7 +35,7 @@ MARKET_THRESHOLDS: tuple[float | None, ...] = (0.0, 0.5, 1.0, None)
 
 @dataclass(frozen=True)
 class Call:
-    """One API request and the coverage its answer gives."""
+    """One API request and the coverage its response gives."""
 
     params: dict[str, str]
     rows: int  # upper bound: needed pairs inside the request

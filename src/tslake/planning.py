@@ -1,6 +1,6 @@
 """Make the run's plan: end dates, units per dataset, and the files the workflow reads.
 
-A plan folder holds `plan.json` (every unit and the summary figures),
+A plan folder contains `plan.json` (every unit and the summary figures),
 `summary.txt` (the Chinese summary) and `units/<dataset>/<unit_id>.json`, the
 one file each fetch job reads.
 """

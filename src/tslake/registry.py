@@ -1,6 +1,6 @@
 """The dataset registry: every dataset the lake can hold, described in one place.
 
-Adding a dataset means adding one ``Dataset`` entry here (plus tests); the
+Adding a dataset means adding one ``Dataset`` entry here, plus tests. The
 planner, fetcher, part writer, catalog and local server read everything they
 need from this module.
 """
@@ -34,7 +34,7 @@ class Column:
 
 @dataclass(frozen=True)
 class Dataset:
-    """How one Tushare API is fetched, stored and planned."""
+    """Fetch, storage and planning settings of one Tushare API."""
 
     name: str
     api: str

@@ -1,4 +1,4 @@
-"""What the workflow prints to the user at the start and the end of a run."""
+"""Messages the workflow prints to the user at the start and the end of a run."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """What every job of one invocation must agree on: the clock, the plan key, the server URL.
 
-The Snakefile is parsed again in every job process. The first parse (the
-main Snakemake process) computes the run context and stores it in the
-environment, which the job processes inherit, so all of them see the same
-`now` and plan key even though parts appear on disk while the run goes on.
+The Snakefile is parsed again in every job process. The first parse, in the
+main Snakemake process, computes the run context and stores it in the
+environment. Job processes inherit it, so all of them see the same `now` and
+plan key even though parts appear on disk while the run goes on.
 """
 
 from __future__ import annotations

@@ -37,8 +37,8 @@ class RateLimiter:
 
     NOTE: the window is per process. Fetch jobs running at the same time each
     get the full budget, so the server can see up to `tushare_api` (the
-    profile's concurrency cap) times the limit; the server's 40203 answer is
-    then waited out.
+    profile's concurrency cap) times the limit; the client then waits
+    out the server's 40203 response.
     """
 
     def __init__(self, per_minute: int, window: float = 60.0) -> None:
