@@ -7,8 +7,7 @@ from tslake.fetch import fetch_unit
 from tslake.logs import setup_logging
 from tslake.planning import read_unit
 from tslake.registry import DATASETS
-from tslake.runctx import endpoint
-from tslake.tushare_api import TushareClient, read_token
+from tslake.runctx import make_client
 from tslake.universe import load_universe
 
 snakemake = globals()["snakemake"]
@@ -19,12 +18,7 @@ def main() -> None:
     settings = load_settings(snakemake.config)
     unit = read_unit(Path(snakemake.input[0]))
     dataset = DATASETS[unit.dataset]
-    client = TushareClient(
-        endpoint(settings),
-        read_token(settings.source),
-        settings.calls_per_minute(dataset.api),
-        settings.timeout,
-    )
+    client = make_client(settings, label=f"单元 {unit.dataset}/{unit.unit_id}")
 
     def listed_codes(day: str) -> list[str]:
         return load_universe(settings.data_dir).listed_codes(day)

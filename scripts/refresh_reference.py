@@ -7,8 +7,7 @@ from tslake.config import load_settings
 from tslake.logs import setup_logging
 from tslake.reference import fetch_stock_basic, fetch_trade_cal, write_snapshot
 from tslake.registry import STOCK_BASIC, TRADE_CAL
-from tslake.runctx import endpoint, run_context
-from tslake.tushare_api import TushareClient, read_token
+from tslake.runctx import make_client, run_context
 
 snakemake = globals()["snakemake"]
 
@@ -17,17 +16,15 @@ def main() -> None:
     setup_logging(snakemake.log[0])
     settings = load_settings(snakemake.config)
     context = run_context(settings, snakemake.config)
-    limits = {api: settings.calls_per_minute(api) for api in (STOCK_BASIC.api, TRADE_CAL.api)}
-    client = TushareClient(
-        endpoint(settings), read_token(settings.source), limits, settings.timeout
-    )
+    client = make_client(settings, label="参考数据")
     basics = fetch_stock_basic(client, settings.row_cap(STOCK_BASIC))
-    write_snapshot(
-        STOCK_BASIC, basics, Path(snakemake.output.stock_basic), context.run_date, client.calls
-    )
     calls_before = client.calls
     last_day = f"{context.now.year}1231"
     calendar = fetch_trade_cal(client, settings.row_cap(TRADE_CAL), last_day)
+    # Both snapshots are written only once both downloads succeeded.
+    write_snapshot(
+        STOCK_BASIC, basics, Path(snakemake.output.stock_basic), context.run_date, calls_before
+    )
     write_snapshot(
         TRADE_CAL,
         calendar,

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
-# Set up a virtual environment in .venv (if missing) and run every check and test.
+# Set up .venv (if needed) with the test tools and run every check and test.
+# Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+bash scripts/setup-venv.sh test
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check src scripts tests
 ruff format --check src scripts tests

@@ -76,6 +76,21 @@ def _view_sql(dataset: Dataset, parts: list[PartInfo]) -> str:
     )
 
 
+def prune_snapshots(data_dir: Path) -> None:
+    """Delete every snapshot but the newest of each snapshot dataset (the one the views read)."""
+    for name, dataset in DATASETS.items():
+        if dataset.kind != "snapshot":
+            continue
+        parts = read_parts(data_dir, name)
+        if len(parts) < 2:
+            continue
+        newest = max(parts, key=lambda part: (part.as_of or "", part.path.name))
+        for part in parts:
+            if part.path != newest.path:
+                part.path.unlink()
+                log.info("已删除旧快照 %s", part.path)
+
+
 def build_catalog(data_dir: Path, output: Path) -> dict[str, int]:
     """Write the catalog for every dataset that has parts under `data_dir`; return rows per dataset."""
     temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
@@ -100,6 +115,7 @@ def build_catalog(data_dir: Path, output: Path) -> dict[str, int]:
         finally:
             connection.close()
         os.replace(temporary, output)
+        prune_snapshots(data_dir)
     finally:
         temporary.unlink(missing_ok=True)
         Path(str(temporary) + ".wal").unlink(missing_ok=True)

@@ -47,6 +47,9 @@ class Settings:
     calls_per_job: int
     max_jobs: int
     timeout: float
+    retries: int
+    retry_wait: float
+    rate_limit_wait: float
 
     @property
     def catalog_path(self) -> Path:
@@ -80,21 +83,47 @@ def load_schema(path: Path = SCHEMA_PATH) -> dict[str, Any]:
         return yaml.safe_load(handle)
 
 
-def _schema_message(error: jsonschema.ValidationError, schema: dict[str, Any]) -> str:
+TYPE_NAMES = {
+    "string": "文本",
+    "integer": "整数",
+    "number": "数字",
+    "object": "映射（YAML 字典）",
+    "array": "列表",
+    "null": "空值",
+}
+
+
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    """Turn a JSON-schema error into a Chinese message naming the key and the fix."""
     key = ".".join(str(part) for part in error.absolute_path) or "(顶层)"
+    value = error.instance
     if error.validator == "additionalProperties":
         allowed = error.schema.get("properties", {})
-        unknown = sorted(set(error.instance) - set(allowed))
-        names = ", ".join(unknown)
-        where = f"{key} 下" if error.absolute_path else ""
+        unknown = ", ".join(sorted(set(value) - set(allowed)))
+        where = f"{key}." if error.absolute_path else ""
         hint = f"可用的配置项：{', '.join(allowed)}" if allowed else "请检查拼写"
-        return f"未知配置项 {where}{names}：请删除或改正它。{hint}。"
+        return f"未知配置项 {where}{unknown}：请删除或改正它。{hint}。"
     if error.validator == "enum":
         choices = ", ".join(str(item) for item in error.validator_value)
-        return f"配置项 {key} 的值 {error.instance!r} 无效：应为 {choices} 之一。"
+        return f"配置项 {key} 的值 {value!r} 无效：应为 {choices} 之一。"
     if error.validator == "required":
         return f"缺少配置项：{error.message}。请在 config/config.yaml 中补上。"
-    return f"配置项 {key} 的值 {error.instance!r} 无效：{error.message}。请改正后重试。"
+    if error.validator == "type":
+        kinds = (
+            error.validator_value
+            if isinstance(error.validator_value, list)
+            else [error.validator_value]
+        )
+        expected = "或".join(TYPE_NAMES.get(kind, kind) for kind in kinds)
+        return f"配置项 {key} 的值 {value!r} 类型无效：应为{expected}。请改正后重试。"
+    if error.validator in ("minimum", "exclusiveMinimum"):
+        relation = "不小于" if error.validator == "minimum" else "大于"
+        return f"配置项 {key} 的值 {value!r} 无效：应{relation} {error.validator_value}。"
+    if error.validator in ("minLength", "minItems", "minProperties"):
+        return f"配置项 {key} 不能为空。请填写后重试。"
+    if error.validator == "oneOf":
+        return f"配置项 {key} 的值 {value!r} 无效：应为 all 或 ts_code 列表。"
+    return f"配置项 {key} 的值 {value!r} 无效（{error.message}）。请改正后重试。"
 
 
 def _check_date(key: str, value: object) -> str:
@@ -117,10 +146,22 @@ def _check_time(key: str, value: str) -> time:
         ) from None
 
 
+def _check_groups(groups: dict[str, Any]) -> None:
+    """Check every group, not only the selected one, so a typo shows up on the next run."""
+    for name, spec in groups.items():
+        for dataset in spec["datasets"]:
+            if dataset not in DATASETS:
+                known = ", ".join(DATASETS)
+                raise ConfigError(
+                    f"配置项 groups.{name}.datasets 含未知数据集 {dataset!r}：可用的数据集有 {known}。"
+                )
+
+
 def _group_members(
     raw: dict[str, Any], group: str
 ) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
     groups = raw["groups"]
+    _check_groups(groups)
     if group not in groups:
         known = ", ".join(groups)
         raise ConfigError(
@@ -128,12 +169,6 @@ def _group_members(
             "或在 config/config.yaml 的 groups 下定义它。"
         )
     spec = groups[group]
-    for name in spec["datasets"]:
-        if name not in DATASETS:
-            known = ", ".join(DATASETS)
-            raise ConfigError(
-                f"配置项 groups.{group}.datasets 含未知数据集 {name!r}：可用的数据集有 {known}。"
-            )
     # Reference data is always refreshed, because the planner needs it.
     ordered = list(REFERENCE_DATASETS) + [
         n for n in spec["datasets"] if n not in REFERENCE_DATASETS
@@ -184,7 +219,7 @@ def load_settings(raw: dict[str, Any], base_dir: Path | None = None) -> Settings
     schema = load_schema()
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: e.path)
     if errors:
-        raise ConfigError(_schema_message(errors[0], schema))
+        raise ConfigError(_schema_message(errors[0]))
     base = base_dir or Path.cwd()
     start_date = _check_date("start_date", raw["start_date"])
     now_value = raw.get("now")
@@ -236,4 +271,7 @@ def load_settings(raw: dict[str, Any], base_dir: Path | None = None) -> Settings
         calls_per_job=int(raw.get("calls_per_job", 40)),
         max_jobs=int(raw.get("max_jobs", 150)),
         timeout=float(raw.get("timeout", 30)),
+        retries=int(raw.get("retries", 5)),
+        retry_wait=float(raw.get("retry_wait", 2)),
+        rate_limit_wait=float(raw.get("rate_limit_wait", 60)),
     )

@@ -59,11 +59,27 @@ def fetch_complete(
         codes = listed_codes(params["trade_date"])
     else:
         codes = []
-    if len(codes) < 2 or not dataset.multi_code:
+    if len(codes) < 2:
         raise TushareError(
             f"接口 {dataset.api} 的请求 {params} 返回 {len(frame)} 行，达到行数上限 {cap}，"
             "且无法再拆分：请在 config/config.yaml 的 row_caps 中确认该接口的上限。"
         )
+    if not dataset.multi_code:
+        # The API takes one code per call, so the day is fetched code by code.
+        log.warning(
+            "%s 按日请求返回 %d 行（达到上限 %d），且接口不支持代码列表：改为逐只请求 %d 只股票。"
+            "请在 row_caps 中设置该接口的真实上限，规划会避开这种情况。",
+            dataset.api,
+            len(frame),
+            cap,
+            len(codes),
+        )
+        frames = []
+        for code in codes:
+            frames += fetch_complete(
+                client, dataset, {**params, "ts_code": code}, cap, listed_codes
+            )
+        return frames
     half = len(codes) // 2
     log.info("%s 返回 %d 行（达到上限），按代码拆分为两组", dataset.api, len(frame))
     frames = []
@@ -74,6 +90,22 @@ def fetch_complete(
     return frames
 
 
+def schema_drift(frames: list[pd.DataFrame], dataset: Dataset) -> dict[str, list[str]]:
+    """Return the columns the API sent that the registry lacks, and the declared ones it left out."""
+    declared = set(dataset.column_names)
+    sent: set[str] = set()
+    for frame in frames:
+        sent |= set(frame.columns)
+    drift: dict[str, list[str]] = {}
+    extra = sorted(sent - declared)
+    missing = sorted(declared - sent) if sent else []
+    if extra:
+        drift["extra_columns"] = extra
+    if missing:
+        drift["missing_columns"] = missing
+    return drift
+
+
 def fetch_unit(
     unit: Unit,
     dataset: Dataset,
@@ -82,12 +114,35 @@ def fetch_unit(
     output: Path,
     listed_codes: ListedCodes,
 ) -> int:
-    """Run every call of `unit` and write its part to `output`; return the rows written."""
+    """Run every call of `unit` and write its part to `output`; return the rows written.
+
+    Nothing is written unless every call succeeded, so a failed unit leaves no part.
+    """
     frames: list[pd.DataFrame] = []
+    segments = []
     for number, call in enumerate(unit.calls, start=1):
-        frames += fetch_complete(client, dataset, dict(call.params), cap, listed_codes)
+        pieces = fetch_complete(client, dataset, dict(call.params), cap, listed_codes)
+        frames += pieces
+        rows = sum(len(frame) for frame in pieces)
+        if rows == 0 and call.segment.symbols is None and call.rows > 0:
+            # A whole-market day with no rows is not published yet; leave it uncovered.
+            log.warning(
+                "接口 %s 在交易日 %s 没有返回任何数据（预计约 %d 行）：不记为已覆盖，下次运行会重新下载。",
+                dataset.api,
+                call.segment.start,
+                call.rows,
+            )
+        else:
+            segments.append(call.segment)
         if number % 20 == 0 or number == len(unit.calls):
             log.info("单元 %s：已完成 %d/%d 次请求", unit.unit_id, number, len(unit.calls))
+    drift = schema_drift(frames, dataset)
+    if drift.get("extra_columns"):
+        log.warning(
+            "接口 %s 返回了登记表中没有的列 %s：已忽略", dataset.api, drift["extra_columns"]
+        )
+    if drift.get("missing_columns"):
+        log.warning("接口 %s 缺少列 %s：这些列存为空值", dataset.api, drift["missing_columns"])
     non_empty = [frame for frame in frames if len(frame)]
     combined = pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame()
     if len(combined):
@@ -98,9 +153,10 @@ def fetch_unit(
         dataset,
         table,
         scope=unit.scope,
-        segments=[call.segment for call in unit.calls],
+        segments=segments,
         fetched_at=datetime.now(SHANGHAI).isoformat(timespec="microseconds"),
         calls=client.calls,
+        notes={"schema_drift": drift} if drift else None,
     )
     log.info(
         "单元 %s：写入 %d 行，调用接口 %d 次 -> %s",

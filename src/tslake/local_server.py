@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,10 +18,17 @@ from tslake.runctx import SERVER_URL_ENV, server_url_file
 log = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT = 120.0
+PR_SET_PDEATHSIG = 1
 
 
 def call_log_path(settings: Settings):
     return settings.state_dir / "logs" / "server-calls.jsonl"
+
+
+def _stop_with_parent() -> None:
+    """Ask Linux to send SIGTERM to the server when Snakemake dies, even by SIGKILL."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def start_local_server(settings: Settings, now: datetime) -> subprocess.Popen[bytes]:
@@ -56,7 +66,9 @@ def start_local_server(settings: Settings, now: datetime) -> subprocess.Popen[by
         command += ["--publish-time", f"{name}={moment.strftime('%H:%M')}"]
     (state / "logs").mkdir(parents=True, exist_ok=True)
     server_log = (state / "logs" / "server.log").open("ab")
-    process = subprocess.Popen(command, stdout=server_log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, stdout=server_log, stderr=subprocess.STDOUT, preexec_fn=_stop_with_parent
+    )
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while not port_file.exists():
         if process.poll() is not None:

@@ -6,7 +6,12 @@ import logging
 import sys
 from pathlib import Path
 
+from tslake.config import ConfigError
+from tslake.tushare_api import TushareError
+from tslake.universe import ReferenceMissingError
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+EXPECTED_ERRORS = (TushareError, ConfigError, ReferenceMissingError)
 
 
 def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO) -> None:

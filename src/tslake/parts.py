@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ class PartInfo:
     fetched_at: str
     as_of: str | None
     size: int
+    calls: int = 0
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 def conform(frame: pd.DataFrame, dataset: Dataset) -> pa.Table:
@@ -97,8 +99,12 @@ def write_part(
     fetched_at: str,
     calls: int,
     as_of: str | None = None,
+    notes: dict[str, Any] | None = None,
 ) -> None:
-    """Write `table` to `path` atomically: a temporary file in the same folder, then a rename."""
+    """Write `table` to `path` atomically: a temporary file in the same folder, then a rename.
+
+    `notes` are findings about the fetched data (for example schema drift) kept for reports.
+    """
     meta = {
         "format": FORMAT_VERSION,
         "dataset": dataset.name,
@@ -108,6 +114,7 @@ def write_part(
         "rows": table.num_rows,
         "fetched_at": fetched_at,
         "calls": calls,
+        "notes": notes or {},
     }
     schema_meta = dict(table.schema.metadata or {})
     schema_meta[METADATA_KEY] = json.dumps(meta, ensure_ascii=False).encode("utf-8")
@@ -141,6 +148,8 @@ def read_part_info(path: Path) -> PartInfo:
         fetched_at=meta["fetched_at"],
         as_of=meta.get("as_of"),
         size=path.stat().st_size,
+        calls=int(meta.get("calls", 0)),
+        notes=meta.get("notes") or {},
     )
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from tslake.clock import SHANGHAI, parse_yyyymmdd, yyyymmdd
 from tslake.fetch import fetch_complete
-from tslake.parts import conform, list_part_files, write_part
+from tslake.parts import conform, write_part
 from tslake.registry import LIST_STATUSES, STOCK_BASIC, TRADE_CAL, Dataset
 from tslake.tushare_api import TushareClient, TushareError
 
@@ -80,7 +80,7 @@ def fetch_trade_cal(client: TushareClient, cap: int, last_day: str) -> pd.DataFr
 def write_snapshot(
     dataset: Dataset, frame: pd.DataFrame, output: Path, as_of: str, calls: int
 ) -> None:
-    """Write a snapshot part and remove the older snapshots of the same dataset."""
+    """Write a snapshot part; older snapshots stay until the catalog no longer reads them."""
     table = conform(frame, dataset)
     write_part(
         output,
@@ -92,8 +92,4 @@ def write_snapshot(
         calls=calls,
         as_of=as_of,
     )
-    for path in list_part_files(output.parent.parent, dataset.name):
-        if path != output:
-            path.unlink()
-            log.info("已删除旧快照 %s", path)
     log.info("%s 快照（%s）：%d 行 -> %s", dataset.name, as_of, table.num_rows, output)

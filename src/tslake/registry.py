@@ -56,6 +56,8 @@ class Dataset:
     publish_time: time | None = None
     # Fixed request parameters sent with every call.
     fixed_params: dict[str, str] = field(default_factory=dict)
+    # Account points the API needs, as Tushare's documentation lists them (they can change).
+    points: int = 2000
 
     @property
     def column_names(self) -> list[str]:
@@ -122,6 +124,7 @@ DAILY = Dataset(
     cross_section_param="trade_date",
     multi_code=True,
     publish_time=time(17, 0),
+    points=120,
     description="A 股日线行情（未复权）",
     columns=_columns(
         ("ts_code", "string", "股票代码"),

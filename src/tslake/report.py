@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
+from tslake.catalog import build_catalog
 from tslake.config import Settings
-from tslake.parts import METADATA_KEY
+from tslake.parts import read_part_info
 from tslake.planning import read_plan
 from tslake.summary import format_run_summary
 
@@ -21,7 +19,7 @@ def print_up_to_date(run_record: str) -> None:
 
 
 def print_run_summary(settings: Settings, plan_dir: str, run_record: str) -> None:
-    """Print rows added per dataset and the API calls of the units this run fetched.
+    """Print rows added per dataset, the API calls, and schema drift, once per run.
 
     Prints nothing when the run stopped before the catalog (for example `snakemake plan`).
     """
@@ -30,11 +28,63 @@ def print_run_summary(settings: Settings, plan_dir: str, run_record: str) -> Non
     document = read_plan(Path(plan_dir))
     rows: Counter[str] = Counter({row["dataset"]: 0 for row in document["datasets"]})
     calls = 0
+    drift: dict[tuple[str, str], set[str]] = {}
     for unit in document["units"]:
         path = settings.data_dir / unit["dataset"] / f"{unit['unit_id']}.parquet"
         if not path.exists():
             continue
-        meta = json.loads(pq.read_metadata(path).metadata[METADATA_KEY])
-        rows[unit["dataset"]] += int(meta["rows"])
-        calls += int(meta["calls"])
-    print(format_run_summary(document, dict(rows), calls), flush=True)
+        info = read_part_info(path)
+        rows[unit["dataset"]] += info.rows
+        calls += info.calls
+        for kind, columns in info.notes.get("schema_drift", {}).items():
+            drift.setdefault((unit["dataset"], kind), set()).update(columns)
+    lines = [format_run_summary(document, dict(rows), calls)]
+    for (dataset, kind), columns in sorted(drift.items()):
+        names = "、".join(sorted(columns))
+        if kind == "extra_columns":
+            lines.append(f"注意：接口 {dataset} 返回了登记表中没有的列 {names}，已忽略。")
+        else:
+            lines.append(f"注意：接口 {dataset} 缺少列 {names}，这些列存为空值。")
+    print("\n".join(lines), flush=True)
+
+
+def _last_error(log_file: Path) -> str:
+    """Return the last error line a rule script logged, or a pointer to the log."""
+    if not log_file.exists():
+        return f"没有日志，请查看 Snakemake 的输出（{log_file}）"
+    lines = [
+        line
+        for line in log_file.read_text(encoding="utf-8").splitlines()
+        if " CRITICAL " in line or " ERROR " in line
+    ]
+    if not lines:
+        return f"详见 {log_file}"
+    return lines[-1].split(": ", 1)[-1]
+
+
+def report_failed_run(settings: Settings, plan_dir: str, logs_dir: str) -> None:
+    """After a failed run: rebuild the catalog over the parts that exist and list the failed units.
+
+    Datasets whose units succeeded are then queryable even though another dataset failed.
+    """
+    plan_path = Path(plan_dir) / "plan.json"
+    lines = ["本次运行未全部完成。"]
+    if plan_path.exists():
+        document = read_plan(Path(plan_dir))
+        failed = [
+            unit
+            for unit in document["units"]
+            if not (settings.data_dir / unit["dataset"] / f"{unit['unit_id']}.parquet").exists()
+        ]
+        for unit in failed:
+            log_file = Path(logs_dir) / "fetch" / unit["dataset"] / f"{unit['unit_id']}.log"
+            lines.append(f"  失败单元 {unit['dataset']}/{unit['unit_id']}：{_last_error(log_file)}")
+        if settings.catalog_path.parent.exists():
+            build_catalog(settings.data_dir, settings.catalog_path)
+            lines.append("目录 metadata.db 已按已下载的数据重建；其他数据集照常可用。")
+    else:
+        reference_log = sorted(Path(logs_dir).glob("refresh_reference-*.log"))
+        if reference_log:
+            lines.append(f"  参考数据刷新失败：{_last_error(reference_log[-1])}")
+    lines.append("问题解决后重新运行 snakemake，只会下载仍然缺失的部分。")
+    print("\n".join(lines), flush=True)

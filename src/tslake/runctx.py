@@ -17,9 +17,10 @@ from datetime import datetime
 from pathlib import Path
 
 from tslake.clock import SHANGHAI, current_time, parse_now, publication_epoch
-from tslake.config import Settings
+from tslake.config import ConfigError, Settings
 from tslake.coverage import parts_fingerprint
 from tslake.registry import DATASETS
+from tslake.tushare_api import RetryPolicy, TushareClient, read_token
 
 RUN_ENV = "TSLAKE_RUN"
 SERVER_URL_ENV = "TSLAKE_SERVER_URL"
@@ -44,6 +45,8 @@ def _base_key(settings: Settings, raw_config: dict, now: datetime) -> str:
     relevant = {key: value for key, value in raw_config.items() if key != "now"}
     digest = hashlib.sha256()
     digest.update(json.dumps(relevant, sort_keys=True, default=str).encode())
+    # A moved data folder needs a new catalog, because the views name files by absolute path.
+    digest.update(str(settings.data_dir).encode())
     digest.update(publication_epoch(now, publish_times).encode())
     return digest.hexdigest()[:12]
 
@@ -129,6 +132,57 @@ def run_context(settings: Settings, raw_config: dict) -> RunContext:
 def is_main_process() -> bool:
     """Return True before `run_context` stored the context, i.e. in the first parse of the Snakefile."""
     return RUN_ENV not in os.environ
+
+
+def make_client(settings: Settings, label: str) -> TushareClient:
+    """Return a client for this run's endpoint, paced by the limiter shared by all its jobs."""
+    return TushareClient(
+        endpoint(settings),
+        read_token(settings.source),
+        {dataset.api: settings.calls_per_minute(dataset.api) for dataset in DATASETS.values()},
+        settings.timeout,
+        limiter_folder=settings.state_dir / "ratelimit",
+        policy=RetryPolicy(
+            retries=settings.retries,
+            first_wait=settings.retry_wait,
+            rate_limit_wait=settings.rate_limit_wait,
+        ),
+        points={dataset.api: dataset.points for dataset in DATASETS.values()},
+        label=label,
+    )
+
+
+def source_identity(settings: Settings) -> dict[str, object]:
+    """Describe where the data comes from; a lake must never mix two sources.
+
+    Mirrors of Tushare serve the same data, so the URL is not part of it.
+    """
+    if settings.source == "sim":
+        return {"source": "sim", "symbols": settings.sim_symbols, "seed": settings.sim_seed}
+    if settings.source == "replay":
+        return {"source": "replay", "replay_dir": str(settings.replay_dir)}
+    return {"source": "tushare"}
+
+
+def check_source(settings: Settings) -> None:
+    """Raise ConfigError when the data folder was filled from another source."""
+    path = settings.state_dir / "source.json"
+    if not path.exists():
+        return
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    wanted = source_identity(settings)
+    if recorded != wanted:
+        raise ConfigError(
+            f"数据目录 {settings.data_dir} 中的数据来自 {recorded}，而本次配置的来源是 {wanted}："
+            "混合不同来源的数据会让数据湖出错。请用 --config data_dir=另一个目录，"
+            "或删除该目录后重新下载。"
+        )
+
+
+def record_source(settings: Settings) -> None:
+    path = settings.state_dir / "source.json"
+    if not path.exists():
+        _write_json(path, source_identity(settings))
 
 
 def server_url_file(settings: Settings) -> Path:

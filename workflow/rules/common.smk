@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 from tslake.config import ConfigError, load_settings
-from tslake.local_server import start_local_server, stop_local_server
+from tslake.lifecycle import RunStartError, begin_run, fail_run, finish_run
 from tslake.planning import read_plan
-from tslake.report import print_run_summary, print_up_to_date
-from tslake.runctx import is_main_process, run_context
+from tslake.report import print_up_to_date
+from tslake.runctx import check_source, is_main_process, run_context
 
 try:
     SETTINGS = load_settings(config)
+    check_source(SETTINGS)
 except ConfigError as error:
     sys.exit(f"配置错误：{error}")
 
@@ -30,7 +31,7 @@ DAILY_DATASETS = SETTINGS.daily_datasets
 if MAIN_PROCESS:
     print_up_to_date(RUN_RECORD)
 
-SERVER = {}
+HANDLES = {}
 
 
 def planned_parts(wildcards):
@@ -41,14 +42,15 @@ def planned_parts(wildcards):
 
 
 onstart:
-    if SETTINGS.source != "tushare":
-        SERVER["process"] = start_local_server(SETTINGS, RUN.now)
+    try:
+        HANDLES["run"] = begin_run(SETTINGS, RUN.now)
+    except RunStartError as error:
+        sys.exit(str(error))
 
 
 onsuccess:
-    stop_local_server(SETTINGS, SERVER.get("process"))
-    print_run_summary(SETTINGS, PLAN_DIR, RUN_RECORD)
+    finish_run(HANDLES.get("run"), SETTINGS, PLAN_DIR, RUN_RECORD)
 
 
 onerror:
-    stop_local_server(SETTINGS, SERVER.get("process"))
+    fail_run(HANDLES.get("run"), SETTINGS, PLAN_DIR, LOGS)

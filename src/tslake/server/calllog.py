@@ -16,7 +16,10 @@ class CallRecord:
     ``time`` is the real time of arrival (ISO 8601, Asia/Shanghai), not the server
     clock. ``params`` are the request parameters without ``token`` and
     ``ts_type_name``. ``code`` is 0 on success and the Tushare error code otherwise,
-    in which case ``rows`` is 0.
+    in which case ``rows`` is 0. ``code`` is None when an injected fault sent no
+    Tushare body (an HTTP error status, a body that is not JSON, a reset connection).
+    ``fault`` names the kinds of the injected faults that changed the call, joined
+    by commas in rule order, and is None for a call no fault changed.
     """
 
     time: str
@@ -24,10 +27,15 @@ class CallRecord:
     params: dict[str, Any]
     fields: Any
     rows: int
-    code: int
+    code: int | None
+    fault: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Return the record as a dict; the ``fault`` key is present only when a fault changed the call."""
+        record = asdict(self)
+        if record["fault"] is None:
+            del record["fault"]
+        return record
 
 
 class CallLog:

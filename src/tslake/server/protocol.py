@@ -35,6 +35,18 @@ RATE_LIMIT_MSG = (
     "抱歉，您每分钟最多访问该接口{limit}次，"
     "权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
 )
+# The per-day variant of the rate limit error, with the same code.
+DAILY_LIMIT_MSG = (
+    "抱歉，您每天最多访问该接口{limit}次，"
+    "权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
+)
+
+# Tushare's error for an API that the account's points do not unlock.
+NO_PERMISSION_CODE = 40203
+NO_PERMISSION_MSG = (
+    "抱歉，您没有接口({api})访问权限，"
+    "权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
+)
 
 # Tushare's error for an unknown api_name.
 UNKNOWN_API_CODE = -1
@@ -46,6 +58,9 @@ MALFORMED_REQUEST_MSG = "系统内部错误"
 
 SERVER_FAULT_CODE = 50101
 SERVER_FAULT_MSG = "服务器错误，请稍后再试！期待您能把错误反馈给我们，谢谢！"
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 
 
 class ApiError(Exception):
@@ -59,6 +74,22 @@ class ApiError(Exception):
 
 def rate_limit_error(limit: int) -> ApiError:
     return ApiError(RATE_LIMIT_CODE, RATE_LIMIT_MSG.format(limit=limit))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One HTTP response of the server.
+
+    ``code`` is the Tushare code inside the body, or None when the body carries none
+    (an HTTP error page, a body that is not JSON, or no response at all). With
+    ``reset`` set, the server closes the connection without sending a response.
+    """
+
+    body: bytes
+    code: int | None
+    status: int = 200
+    content_type: str = JSON_CONTENT_TYPE
+    reset: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,3 +195,11 @@ def error_body(error: ApiError) -> dict[str, Any]:
 def encode_body(body: dict[str, Any]) -> bytes:
     """Encode a response as UTF-8 JSON; raise ValueError on a NaN or infinite float."""
     return json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def success_reply(frame: pd.DataFrame) -> Reply:
+    return Reply(encode_body(success_body(frame)), code=0)
+
+
+def error_reply(error: ApiError) -> Reply:
+    return Reply(encode_body(error_body(error)), code=error.code)
