@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -61,7 +62,9 @@ class Lake:
     def data(self) -> Path:
         return self.folder / "data"
 
-    def snakemake(self, *args: str, check: bool = True, **config: Any) -> Run:
+    def snakemake(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None, **config: Any
+    ) -> Run:
         command = [
             sys.executable,
             "-m",
@@ -78,7 +81,10 @@ class Lake:
         ]
         if config:
             command += ["--config", *(f"{key}={value}" for key, value in config.items())]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+        environment = {**os.environ, **(env or {})}
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=1200, env=environment
+        )
         run = Run(result.returncode, result.stdout, result.stderr)
         if check and run.returncode != 0:
             raise AssertionError(f"snakemake failed ({run.returncode}):\n{run.output[-6000:]}")

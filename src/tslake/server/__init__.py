@@ -3,8 +3,9 @@
 It serves stock_basic, trade_cal, daily, adj_factor and daily_basic from a
 deterministic simulated market (``SimMarket``) or from recorded real tables
 (``ReplaySource``), with Tushare's newest-first order, row caps that drop the oldest
-rows, per-minute limits, error texts and publication times. The real ``tushare``
-client talks to it unchanged::
+rows, per-minute limits, error texts and publication times. Fault rules
+(``tslake.server.faults``) make it time out, drop connections, return errors or
+change tables. The real ``tushare`` client talks to it unchanged::
 
     with start_server(ServerConfig(now="2026-12-04T20:00")) as server:
         pro = tushare.pro_api("any-token")
@@ -15,6 +16,7 @@ client talks to it unchanged::
 from tslake.server.calendar import TradingCalendar, sse_calendar
 from tslake.server.calllog import CallRecord
 from tslake.server.config import ServerConfig
+from tslake.server.faults import FaultError, FaultRule
 from tslake.server.httpd import RunningServer, build_source, start_server
 from tslake.server.market import SimMarket
 from tslake.server.replay import ReplayError, ReplaySource
@@ -23,6 +25,8 @@ from tslake.server.source import SERVED_APIS, MarketSource
 __all__ = [
     "SERVED_APIS",
     "CallRecord",
+    "FaultError",
+    "FaultRule",
     "MarketSource",
     "ReplayError",
     "ReplaySource",

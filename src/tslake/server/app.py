@@ -2,7 +2,9 @@
 
 It checks the token, the API name and the per-minute limit, reads the parameters,
 queries the source, hides days not yet published at the server clock, applies the
-row cap and the field selection, and records every call.
+row cap and the field selection, and records every call. Injected faults (see
+``tslake.server.faults``) act before the checks, before the row cap and after the
+field selection.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -22,7 +25,16 @@ from tslake.server import protocol
 from tslake.server.calllog import CallLog, CallRecord
 from tslake.server.clock import ServerClock, newest_served_day, today_string
 from tslake.server.config import ServerConfig
-from tslake.server.protocol import ApiError, ApiRequest
+from tslake.server.fault_tables import apply_data_faults, apply_schema_faults
+from tslake.server.faults import (
+    DATA_KINDS,
+    FaultRule,
+    FaultSet,
+    check_rule_dates,
+    fault_reply,
+    parse_rule,
+)
+from tslake.server.protocol import ApiError, ApiRequest, Reply
 from tslake.server.ratelimit import RateLimiter
 from tslake.server.source import DAILY_APIS, SERVED_APIS, MarketSource
 from tslake.server.tables import EARLIEST_DAY, LATEST_DAY
@@ -50,6 +62,14 @@ CALENDAR_EXCHANGES = ("SSE", "SZSE", "BSE")
 DATE_PATTERN = re.compile(r"^\d{8}$")
 
 
+class DailyQuery(NamedTuple):
+    """The rows a daily dataset request selects: codes (None for all) and a date range."""
+
+    codes: list[str] | None
+    first: str
+    last: str
+
+
 class TushareApp:
     """Turn request bodies into response bodies for one source and one configuration."""
 
@@ -65,27 +85,50 @@ class TushareApp:
         self.clock = clock if clock is not None else ServerClock(config.now)
         self.call_log = call_log if call_log is not None else CallLog(config.call_log)
         self.limiter = RateLimiter(config.rate_limit, config.rate_limits)
+        self.faults = FaultSet()
+        for rule in config.faults:
+            self.add_fault(rule)
+        # Handlers of the APIs that are not daily datasets; they return the whole response
+        # and _serve applies the data faults and then the row cap.
         self._handlers: dict[str, Callable[[dict[str, Any]], pd.DataFrame]] = {
             "stock_basic": self._stock_basic,
             "trade_cal": self._trade_cal,
         }
 
-    def handle(self, body: bytes) -> bytes:
-        """Handle one request body, record the call and return the encoded response body."""
+    def add_fault(self, rule: Mapping[str, Any]) -> FaultRule:
+        """Check a fault rule and add it after the existing ones; raise FaultError if invalid.
+
+        Returns the live rule, whose ``seen`` and ``affected`` counters follow the calls.
+        """
+        parsed = parse_rule(rule)
+        check_rule_dates(parsed, self.source.calendar)
+        self.faults.add(parsed)
+        logger.info("添加故障规则：%s", parsed.describe())
+        return parsed
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule, so later calls get normal responses."""
+        self.faults.clear()
+        logger.info("已清除全部故障规则")
+
+    def handle(self, body: bytes) -> Reply:
+        """Handle one request body, record the call and return the response."""
         arrived = datetime.now(SHANGHAI).isoformat(timespec="milliseconds")
         request: ApiRequest | None = None
         rows = 0
+        applied: list[str] = []
         try:
             request = protocol.parse_request(body)
-            frame = self._serve(request)
-            response = protocol.encode_body(protocol.success_body(frame))
-            rows = len(frame)
-            code = 0
+            reply = self._inject_request_faults(request, applied)
+            if reply is None:
+                frame, fired = self._serve(request)
+                reply = protocol.success_reply(frame)
+                rows = len(frame)
+                applied.extend(rule.kind for rule in fired)
         except ApiError as error:
             api = request.api_name if request is not None else "（无法解析的请求）"
             logger.info("拒绝调用 %s：code=%d，%s", api, error.code, error.msg)
-            response = protocol.encode_body(protocol.error_body(error))
-            code = error.code
+            reply = protocol.error_reply(error)
         except Exception:
             # A fault in one request must not stop the server: the client gets Tushare's
             # server-fault response and the traceback goes to the log. The body is not
@@ -94,8 +137,7 @@ class TushareApp:
             params = request.params if request is not None else {}
             logger.exception("处理接口 %s 的请求时出错，参数 %r", api, params)
             fault = ApiError(protocol.SERVER_FAULT_CODE, protocol.SERVER_FAULT_MSG)
-            response = protocol.encode_body(protocol.error_body(fault))
-            code = fault.code
+            reply = protocol.error_reply(fault)
 
         record = CallRecord(
             time=arrived,
@@ -103,12 +145,27 @@ class TushareApp:
             params=dict(request.params) if request is not None else {},
             fields=request.fields if request is not None else "",
             rows=rows,
-            code=code,
+            code=reply.code,
+            fault=",".join(applied) or None,
         )
         self.call_log.record(record)
-        return response
+        return reply
 
-    def _serve(self, request: ApiRequest) -> pd.DataFrame:
+    def _inject_request_faults(self, request: ApiRequest, applied: list[str]) -> Reply | None:
+        """Sleep for the delay faults that fire; return the response of a replacing fault, if one fires.
+
+        The kind of every fault that fires is appended to ``applied``.
+        """
+        for rule in self.faults.request_faults(request.api_name, request.params):
+            applied.append(rule.kind)
+            if rule.kind == "delay":
+                time.sleep(rule.options["seconds"])
+            else:
+                return fault_reply(rule, request.api_name)
+        return None
+
+    def _serve(self, request: ApiRequest) -> tuple[pd.DataFrame, list[FaultRule]]:
+        """Return the table of a successful response and the data and schema faults that changed it."""
         self._check_token(request.token)
         api = request.api_name
         if api not in SERVED_APIS:
@@ -117,15 +174,23 @@ class TushareApp:
         if exceeded is not None:
             raise protocol.rate_limit_error(exceeded)
         if api in DAILY_APIS:
-            frame = self._daily(api, request.params)
+            query = self._daily_query(request.params)
+            fired = self.faults.response_faults(api, request.params)
+            frame = self._daily(api, query, _data_rules(fired))
             default = DATASETS[api].column_names
         else:
             frame = self._handlers[api](request.params)
+            fired = self.faults.response_faults(api, request.params)
+            data_rules = _data_rules(fired)
+            if data_rules:
+                frame = apply_data_faults(frame, api, data_rules, self.source.calendar)
+            frame = frame.head(self.config.row_cap(api)).reset_index(drop=True)
             default = (
                 STOCK_BASIC_DEFAULT_FIELDS if api == "stock_basic" else DATASETS[api].column_names
             )
         requested = protocol.requested_fields(request.fields)
-        return protocol.select_fields(frame, requested, default)
+        frame = protocol.select_fields(frame, requested, default)
+        return apply_schema_faults(frame, fired), fired
 
     def _check_token(self, token: str) -> None:
         expected = self.config.token
@@ -134,8 +199,8 @@ class TushareApp:
         if expected is not None and not hmac.compare_digest(token.encode(), expected.encode()):
             raise ApiError(protocol.TOKEN_INVALID_CODE, protocol.TOKEN_INVALID_MSG)
 
-    def _daily(self, api: str, params: dict[str, Any]) -> pd.DataFrame:
-        """Serve daily, adj_factor or daily_basic.
+    def _daily_query(self, params: dict[str, Any]) -> DailyQuery:
+        """Read the parameters of daily, adj_factor or daily_basic.
 
         ``trade_date`` selects one day and wins over ``start_date``/``end_date``.
         ``offset`` and ``limit`` are ignored: Tushare's daily does not page.
@@ -147,11 +212,36 @@ class TushareApp:
         if codes is None and trade_date is None and start_date is None:
             raise ApiError(protocol.PARAMETER_REQUIRED_CODE, protocol.PARAMETER_REQUIRED_MSG)
         if trade_date is not None:
-            first, last = trade_date, trade_date
-        else:
-            first, last = start_date or EARLIEST_DAY, end_date or LATEST_DAY
-        last = min(last, self._last_published(api))
-        return self.source.daily_rows(api, codes, first, last, self.config.row_cap(api))
+            return DailyQuery(codes, trade_date, trade_date)
+        return DailyQuery(codes, start_date or EARLIEST_DAY, end_date or LATEST_DAY)
+
+    def _daily(self, api: str, query: DailyQuery, data_rules: Sequence[FaultRule]) -> pd.DataFrame:
+        """Serve the published rows of a daily dataset, changed by ``data_rules``, up to the row cap."""
+        cap = self.config.row_cap(api)
+        last = min(query.last, self._last_published(api))
+        if not data_rules:
+            return self.source.daily_rows(api, query.codes, query.first, last, cap)
+
+        # The faults change the whole response and the cap then cuts the oldest rows. A
+        # long response is not built whole: fetch a window of the newest rows and widen
+        # it until the faulted whole days in it fill the cap.
+        window = 2 * cap
+        while True:
+            rows = self.source.daily_rows(api, query.codes, query.first, last, window)
+            if len(rows) < window:
+                faulted = apply_data_faults(rows, api, data_rules, self.source.calendar)
+                return faulted.head(cap).reset_index(drop=True)
+            # The window may end inside its oldest day. Faults see only the whole days
+            # before it, and rows they place on or before that day are dropped, because
+            # in the whole response more rows would come before them.
+            cut_day = rows["trade_date"].iloc[-1]
+            whole_days = rows.loc[rows["trade_date"] > cut_day]
+            if not whole_days.empty:
+                faulted = apply_data_faults(whole_days, api, data_rules, self.source.calendar)
+                faulted = faulted.loc[faulted["trade_date"] > cut_day]
+                if len(faulted) >= cap:
+                    return faulted.head(cap).reset_index(drop=True)
+            window *= 4
 
     def _stock_basic(self, params: dict[str, Any]) -> pd.DataFrame:
         frame = self.source.stock_basic(today_string(self.clock.now()))
@@ -164,7 +254,7 @@ class TushareApp:
             value = protocol.param_value(params, name)
             if value is not None:
                 selected &= frame[name] == value
-        return frame.loc[selected].head(self.config.row_cap("stock_basic")).reset_index(drop=True)
+        return frame.loc[selected].reset_index(drop=True)
 
     def _trade_cal(self, params: dict[str, Any]) -> pd.DataFrame:
         """Serve the SSE calendar for SSE, SZSE and BSE; other exchanges get no rows."""
@@ -180,8 +270,7 @@ class TushareApp:
         is_open = protocol.param_value(params, "is_open")
         if is_open is not None:
             selected &= frame["is_open"].astype(str) == is_open
-        rows = frame.loc[selected].iloc[::-1]
-        rows = rows.head(self.config.row_cap("trade_cal")).reset_index(drop=True)
+        rows = frame.loc[selected].iloc[::-1].reset_index(drop=True)
         rows["exchange"] = exchange
         return rows
 
@@ -200,6 +289,10 @@ class TushareApp:
         if name == "stock_basic":
             return self.source.stock_basic(today_string(self.clock.now()))
         return self.source.table(name)
+
+
+def _data_rules(rules: Sequence[FaultRule]) -> list[FaultRule]:
+    return [rule for rule in rules if rule.kind in DATA_KINDS]
 
 
 def _codes(value: str | None) -> list[str] | None:

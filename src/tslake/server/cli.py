@@ -10,9 +10,11 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from tslake.server.clock import parse_now
 from tslake.server.config import ServerConfig, check_api, loopback_address, parse_clock_time
+from tslake.server.faults import FaultError, read_rules_file
 from tslake.server.httpd import start_server
 from tslake.server.market import DEFAULT_SEED, DEFAULT_SYMBOLS
 from tslake.server.replay import ReplayError
@@ -80,6 +82,13 @@ def _now(text: str) -> str:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
+
+
+def _faults_file(text: str) -> list[dict[str, Any]]:
+    try:
+        return read_rules_file(Path(text))
+    except FaultError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,6 +169,20 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
 
+    faults = parser.add_argument_group("故障注入")
+    faults.add_argument(
+        "--faults",
+        type=_faults_file,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help=(
+            "从此 JSON（.json）或 YAML 文件读取故障规则列表，让服务按规则超时、断开连接、"
+            "返回 HTTP 错误或错误码、改变表结构或数据（可重复；规则格式见 "
+            "tslake.server.faults 模块说明）"
+        ),
+    )
+
     logs = parser.add_argument_group("日志")
     logs.add_argument(
         "--call-log", type=Path, help="把每次调用追加为一行 JSON 写入此文件（不含 token）"
@@ -189,6 +212,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         publish_times=dict(args.publish_time),
         call_log=args.call_log,
         port_file=args.port_file,
+        faults=[rule for rules in args.faults for rule in rules],
     )
 
 

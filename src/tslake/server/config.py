@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
+from typing import Any
 
 from tslake.registry import DATASETS
 from tslake.server.clock import parse_now
+from tslake.server.faults import parse_rules
 from tslake.server.market import DEFAULT_SEED, DEFAULT_SYMBOLS
 from tslake.server.source import SERVED_APIS
 
@@ -23,7 +26,8 @@ class ServerConfig:
     ``rate_limits``; None means unlimited. ``now`` fixes the clock (ISO text, read in
     Asia/Shanghai); None follows the real time. With ``token`` set, only that token is
     accepted; otherwise any non-empty token is. ``replay`` serves recorded tables from
-    that directory in place of the simulated market.
+    that directory in place of the simulated market. ``faults`` lists fault rules in
+    the format that ``tslake.server.faults`` describes.
     """
 
     host: str = "127.0.0.1"
@@ -39,6 +43,7 @@ class ServerConfig:
     publish_times: dict[str, time | str] = field(default_factory=dict)
     call_log: Path | None = None
     port_file: Path | None = None
+    faults: list[Mapping[str, Any]] = field(default_factory=list)
 
     def validate(self) -> None:
         """Raise ValueError, in Chinese and naming the setting, for an invalid value."""
@@ -61,6 +66,7 @@ class ServerConfig:
         for api, value in self.publish_times.items():
             check_api(api, "发布时间")
             parse_clock_time(value)
+        parse_rules(self.faults)
 
     def row_cap(self, api: str) -> int:
         return self.row_caps.get(api, DATASETS[api].row_cap)

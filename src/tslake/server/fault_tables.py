@@ -1,14 +1,14 @@
-"""How data and schema faults change the table of a successful answer.
+"""How data and schema faults change the table of a successful response.
 
 Every function returns a new frame and leaves its input alone, so the source's
 tables stay clean. Choices that look random (which rows, which cells) come from a
-CRC-32 of the row's key, so the same request gets the same answer every time.
+CRC-32 of the row's key, so the same request gets the same response every time.
 
 Data faults get the rows before the row cap, in the server's order: daily datasets
 newest first (date descending, then ts_code ascending), stock_basic by ts_code,
-trade_cal newest first. The server may hand them only the newest whole days of a
-long answer, so each one changes a day's rows regardless of older days, and the
-faults that pick rows pick the first ones.
+trade_cal newest first. For a long response the server may pass only the newest
+whole days, so every fault changes a day's rows without looking at older days, and
+the faults that pick rows pick the first (newest) ones.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ SCHEMA_ORDER = ("drop_column", "extra_column", "nulls", "numbers_as_strings", "e
 def apply_data_faults(
     frame: pd.DataFrame, api: str, rules: Sequence[FaultRule], calendar: TradingCalendar
 ) -> pd.DataFrame:
-    """Apply the data faults among ``rules`` to the rows of one answer, in rule order."""
+    """Apply the data faults among ``rules`` to the rows of one response, in rule order."""
     for rule in rules:
         options = rule.options
         if rule.kind == "partial_day":
@@ -56,7 +56,7 @@ def apply_data_faults(
 
 
 def apply_schema_faults(frame: pd.DataFrame, rules: Sequence[FaultRule]) -> pd.DataFrame:
-    """Apply the schema faults among ``rules`` to the table of one answer, in SCHEMA_ORDER."""
+    """Apply the schema faults among ``rules`` to the table of one response, in SCHEMA_ORDER."""
     for kind in SCHEMA_ORDER:
         for rule in rules:
             if rule.kind == kind:
@@ -69,13 +69,13 @@ def _apply_schema_fault(frame: pd.DataFrame, rule: FaultRule) -> pd.DataFrame:
     if rule.kind == "drop_column":
         name = options["name"]
         if name not in frame.columns:
-            logger.warning("故障 drop_column：应答中没有列 %s，应答不变", name)
+            logger.warning("故障 drop_column：响应中没有列 %s，响应不变", name)
             return frame
         return frame.drop(columns=[name])
     if rule.kind == "extra_column":
         name = options["name"]
         if name in frame.columns:
-            logger.warning("故障 extra_column：应答中已有列 %s，应答不变", name)
+            logger.warning("故障 extra_column：响应中已有列 %s，响应不变", name)
             return frame
         values = np.full(len(frame), options["value"], dtype=object)
         return frame.assign(**{name: values})
@@ -153,12 +153,12 @@ def add_closed_day_row(
 ) -> pd.DataFrame:
     """Add a copy of the newest row dated ``day``, by default the first closed day after it."""
     if frame.empty:
-        logger.warning("故障 closed_day_row：应答没有行可复制，应答不变")
+        logger.warning("故障 closed_day_row：响应没有行可复制，响应不变")
         return frame
     if day is None:
         day = next_closed_day(calendar, str(frame["trade_date"].iloc[0]))
         if day is None:
-            logger.warning("故障 closed_day_row：交易日历中最新一行之后没有休市日，应答不变")
+            logger.warning("故障 closed_day_row：交易日历中最新一行之后没有休市日，响应不变")
             return frame
     extra = frame.iloc[:1].copy()
     extra["trade_date"] = day
@@ -168,7 +168,7 @@ def add_closed_day_row(
 def add_bad_code_row(frame: pd.DataFrame, api: str, code: str) -> pd.DataFrame:
     """Add a copy of the first row with ts_code ``code``; for stock_basic also a matching symbol."""
     if frame.empty:
-        logger.warning("故障 bad_code：应答没有行可复制，应答不变")
+        logger.warning("故障 bad_code：响应没有行可复制，响应不变")
         return frame
     extra = frame.iloc[:1].copy()
     extra["ts_code"] = code
@@ -218,12 +218,12 @@ def numbers_as_strings(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _is_number(value: object) -> bool:
-    """Return whether a cell holds a number; NaN counts, booleans do not."""
+    """Return whether a cell contains a number; NaN counts, booleans do not."""
     return isinstance(value, numbers.Number) and not isinstance(value, bool | np.bool_)
 
 
 def _number_columns(frame: pd.DataFrame) -> list[str]:
-    """Return the columns holding numbers: numeric dtypes, and object columns with a number."""
+    """Return the columns with numbers: numeric dtypes, and object columns with a number."""
     columns = []
     for name in frame.columns:
         column = frame[name]

@@ -15,17 +15,42 @@ A rule is a mapping with the keys
 Faults act at three stages of a call:
 
 * request stage (``REQUEST_KINDS``): before the token, API and rate limit checks.
-  ``delay`` sleeps and lets the call go on. Every other kind replaces the answer,
+  ``delay`` sleeps and lets the call go on. Every other kind replaces the response,
   and rules after it in the list are not evaluated for that call, so they do not
   count it.
-* data stage (``DATA_KINDS``): changes the rows of a successful answer before the
+* data stage (``DATA_KINDS``): changes the rows of a successful response before the
   row cap cuts the oldest rows.
-* schema stage (``SCHEMA_KINDS``): changes the table of a successful answer after
+* schema stage (``SCHEMA_KINDS``): changes the table of a successful response after
   the field selection.
 
 Data and schema rules count only calls that pass the server's own checks. A rule
 counts a call when its ``api`` and ``match`` select it and its kind applies to that
-API (``KIND_APIS``). Faults change answers only, never the source's tables.
+API (``KIND_APIS``). Faults change responses only, never the source's tables.
+
+Kinds and their options (defaults in brackets):
+
+* ``delay``: sleep ``seconds`` [5] and then respond normally.
+* ``reset``: close the TCP connection with a reset and send no response.
+* ``http_status``: HTTP ``status`` [503], 400 to 599, with an HTML page or ``body``.
+  The tushare client returns an empty DataFrame with no columns and raises nothing.
+* ``not_json``: HTTP 200 with an HTML page or ``body`` that is not JSON.
+* ``server_error``: code -1000 ``系统内部错误``, or code 50101 with ``variant`` 2 [1].
+* ``rate_minute``, ``rate_day``: code 40203 with the per-minute or per-day limit
+  text for ``limit`` calls [500, 8000].
+* ``no_permission``: code 40203, no permission for the requested API.
+* ``bad_token``: code 40101, invalid token.
+* ``partial_day``: keep ``share`` [0.5] of each trading day's rows.
+* ``drop_symbols``: remove the rows of ``codes`` (required list).
+* ``bad_values``: make the first ``rows`` [3] rows impossible for their dataset.
+* ``closed_day_row``: add a copy of the newest row dated ``date`` [the first
+  closed day after it], which must be a closed day of the calendar.
+* ``duplicate_row``: send the first row twice.
+* ``bad_code``: add a copy of the first row with ts_code ``code`` [``../../etc.SH``].
+* ``extra_column``: add column ``name`` [``new_field``] filled with ``value`` [0.0].
+* ``drop_column``: remove column ``name`` (required).
+* ``numbers_as_strings``: send every number as a JSON string.
+* ``nulls``: set a ``share`` [0.1] of the numbers to null.
+* ``empty``: send the columns and no rows.
 """
 
 from __future__ import annotations
@@ -35,7 +60,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
@@ -144,9 +169,7 @@ def _http_status(name: str, value: object) -> int:
 
 def _variant(name: str, value: object) -> int:
     if isinstance(value, bool) or value not in (1, 2):
-        raise FaultError(
-            f"选项 {name} 只能是 1（code -1000）或 2（code 50101），而不是 {value!r}"
-        )
+        raise FaultError(f"选项 {name} 只能是 1（code -1000）或 2（code 50101），而不是 {value!r}")
     return 1 if value == 1 else 2
 
 
@@ -177,7 +200,7 @@ def _code_list(name: str, value: object) -> tuple[str, ...]:
         or not all(isinstance(code, str) and code.strip() for code in value)
     ):
         raise FaultError(
-            f"选项 {name} 必须是非空的股票代码列表，例如 [\"600000.SH\"]，而不是 {value!r}"
+            f'选项 {name} 必须是非空的股票代码列表，例如 ["600000.SH"]，而不是 {value!r}'
         )
     return tuple(code.strip() for code in value)
 
@@ -244,8 +267,8 @@ class FaultRule:
     after: int
     times: int
     options: dict[str, Any]
-    seen: int = field(default=0, compare=False)
-    affected: int = field(default=0, compare=False)
+    seen: int = 0
+    affected: int = 0
 
     @property
     def healed(self) -> bool:
@@ -266,8 +289,8 @@ class FaultRule:
             value = protocol.param_value(params, name)
             if value is None:
                 return False
-            given = {value} | {item.strip() for item in value.split(",") if item.strip()}
-            if given.isdisjoint(expected):
+            request_values = {value} | {item.strip() for item in value.split(",") if item.strip()}
+            if request_values.isdisjoint(expected):
                 return False
         return True
 
@@ -324,14 +347,12 @@ def _rule_api(value: object, kind: str) -> str:
         return ANY_API
     if not isinstance(value, str) or value not in SERVED_APIS:
         raise FaultError(
-            f"故障规则的 api 必须是 \"*\" 或本地服务提供的接口（{', '.join(SERVED_APIS)}），"
+            f'故障规则的 api 必须是 "*" 或本地服务提供的接口（{", ".join(SERVED_APIS)}），'
             f"而不是 {value!r}"
         )
     supported = KIND_APIS.get(kind)
     if supported is not None and value not in supported:
-        raise FaultError(
-            f"故障类型 {kind} 只适用于接口 {', '.join(supported)}，不适用于 {value}"
-        )
+        raise FaultError(f"故障类型 {kind} 只适用于接口 {', '.join(supported)}，不适用于 {value}")
     return value
 
 
@@ -340,7 +361,7 @@ def _rule_match(value: object) -> dict[str, frozenset[str]]:
         return {}
     if not isinstance(value, Mapping):
         raise FaultError(
-            f"故障规则的 match 必须是 参数名: 值 的映射，例如 {{\"trade_date\": \"20240614\"}}，"
+            f'故障规则的 match 必须是 参数名: 值 的映射，例如 {{"trade_date": "20240614"}}，'
             f"而不是 {value!r}"
         )
     match = {}
@@ -371,11 +392,7 @@ def _rule_after(value: object) -> int:
 
 
 def _rule_times(value: object) -> int:
-    if (
-        not isinstance(value, int)
-        or isinstance(value, bool)
-        or (value < 1 and value != FOREVER)
-    ):
+    if not isinstance(value, int) or isinstance(value, bool) or (value < 1 and value != FOREVER):
         raise FaultError(f"故障规则的 times 必须是正整数或 -1（一直生效），而不是 {value!r}")
     return value
 
@@ -394,7 +411,7 @@ def parse_rules(raw: object) -> list[FaultRule]:
 
 
 def read_rules_file(path: Path) -> list[dict[str, Any]]:
-    """Read and check a JSON (``.json``) or YAML (any other suffix) file holding a list of rules.
+    """Read and check a JSON (``.json``) or YAML (any other suffix) file with a list of rules.
 
     Returns the rule mappings as written; an empty file has no rules. Raises
     FaultError naming the file when it cannot be read, parsed or checked.
@@ -462,7 +479,7 @@ class FaultSet:
         """Count the call for the request-stage rules and return the rules that fire.
 
         The result is zero or more delay rules, then at most one rule that replaces
-        the answer. Rules after that one do not count the call.
+        the response. Rules after that one do not count the call.
         """
         fired = []
         with self._lock:
@@ -510,7 +527,7 @@ class FaultSet:
 
 
 def fault_reply(rule: FaultRule, api: str) -> Reply:
-    """Return the answer that a request-stage rule (any kind but delay) sends in place of the real one."""
+    """Return the response that a request-stage rule (any kind but delay) sends in place of the real one."""
     options = rule.options
     if rule.kind == "reset":
         return Reply(b"", code=None, reset=True)
@@ -548,7 +565,7 @@ def _fault_error(rule: FaultRule, api: str) -> ApiError:
         return ApiError(protocol.NO_PERMISSION_CODE, protocol.NO_PERMISSION_MSG.format(api=api))
     if rule.kind == "bad_token":
         return ApiError(protocol.TOKEN_INVALID_CODE, protocol.TOKEN_INVALID_MSG)
-    raise ValueError(f"fault kind {rule.kind!r} does not replace the answer")
+    raise ValueError(f"fault kind {rule.kind!r} does not replace the response")
 
 
 def _status_phrase(status: int) -> str:

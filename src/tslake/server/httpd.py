@@ -6,12 +6,15 @@ import logging
 import os
 import socket
 import socketserver
+import struct
 import tempfile
 import threading
+from collections.abc import Mapping
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import pandas as pd
 
@@ -19,7 +22,9 @@ from tslake.server.app import TushareApp
 from tslake.server.calllog import CallRecord
 from tslake.server.clock import NowSetting
 from tslake.server.config import ServerConfig, loopback_address
+from tslake.server.faults import FaultRule
 from tslake.server.market import SimMarket
+from tslake.server.protocol import Reply
 from tslake.server.replay import ReplaySource
 from tslake.server.source import MarketSource
 
@@ -30,6 +35,9 @@ MAX_BODY_BYTES = 1 << 20
 
 # How often serve_forever checks for shutdown; stop() waits up to this long.
 SHUTDOWN_POLL_SECONDS = 0.05
+
+# SO_LINGER on with a timeout of 0: close() drops the connection with a TCP reset.
+LINGER_RESET = struct.pack("ii", 1, 0)
 
 
 class _TushareHTTPServer(ThreadingHTTPServer):
@@ -66,12 +74,31 @@ class _TushareRequestHandler(BaseHTTPRequestHandler):
             self.send_error(413, "Request body too large")
             return
         body = self.rfile.read(length) if length > 0 else b""
-        response = self.server.app.handle(body)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(response)))
-        self.end_headers()
-        self.wfile.write(response)
+        reply = self.server.app.handle(body)
+        if reply.reset:
+            self._reset_connection()
+            return
+        self._send_reply(reply)
+
+    def _send_reply(self, reply: Reply) -> None:
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError) as error:
+            # A client that timed out during an injected delay has gone away.
+            self.close_connection = True
+            logger.info("客户端 %s 已断开，响应未送达：%s", self.address_string(), error)
+
+    def _reset_connection(self) -> None:
+        """Close the connection with a TCP reset and send nothing."""
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
+        # rfile still holds a reference to the socket, so it closes, and sends the reset,
+        # when the handler's finish() closes rfile.
+        self.connection.close()
 
     def do_GET(self) -> None:
         self._method_not_allowed()
@@ -124,6 +151,23 @@ class RunningServer:
 
     def clear_calls(self) -> None:
         self.app.call_log.clear()
+
+    def add_fault(self, rule: Mapping[str, Any]) -> FaultRule:
+        """Add a fault rule (see ``tslake.server.faults``) for the calls from now on.
+
+        Returns the live rule, whose ``seen`` and ``affected`` counters follow the
+        calls. Raises FaultError, a ValueError, for an invalid rule.
+        """
+        return self.app.add_fault(rule)
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule, including those of the config."""
+        self.app.clear_faults()
+
+    @property
+    def faults(self) -> list[FaultRule]:
+        """The fault rules in force, oldest first."""
+        return self.app.faults.rules()
 
     @property
     def now(self) -> datetime:
