@@ -7,6 +7,8 @@ code path as with real Tushare is exercised.
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -280,3 +282,46 @@ def test_answer_at_cap_is_split(market):
         assert len(listed) > 10
         frames = fetch_complete(client, ADJ_FACTOR, day, 10, lambda _: listed)
         assert sorted(pd.concat(frames)["ts_code"]) == listed
+
+
+def test_second_run_exits_while_first_runs(lake_factory, market):
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    faults = [{"kind": "delay", "api": "daily", "seconds": 12, "times": 1}]
+    with start_server(ServerConfig(now=NOW, faults=faults), source=market) as server:
+        lake = make_lake(lake_factory, "overlap", server, timeout=30)
+        command = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(lake.folder),
+            "--configfile",
+            str(lake.folder / "config.yaml"),
+            "--cores",
+            "2",
+        ]
+        first = subprocess.Popen(
+            command,
+            env={**os.environ, "TUSHARE_TOKEN": TOKEN},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        # The server logs a call when it answers, so wait for the fetch jobs to start instead.
+        deadline = time.monotonic() + 60
+        while not (lake.data / "daily").is_dir() and not list((lake.data / "adj_factor").glob("*")):
+            assert time.monotonic() < deadline, "the first run never started fetching"
+            time.sleep(0.2)
+        time.sleep(2)
+        second = run(lake, check=False)
+        assert second.returncode != 0
+        assert "另一个运行正在使用数据目录" in second.output
+        first.communicate(timeout=300)
+        assert first.returncode == 0
+        assert_lake_equals(lake, market)
