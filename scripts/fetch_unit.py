@@ -19,12 +19,15 @@ def main() -> None:
     unit = read_unit(Path(snakemake.input[0]))
     dataset = DATASETS[unit.dataset]
     client = make_client(settings, label=f"单元 {unit.dataset}/{unit.unit_id}")
-
-    def listed_codes(day: str) -> list[str]:
-        return load_universe(settings.data_dir).listed_codes(day)
-
+    universe = load_universe(settings.data_dir)
     fetch_unit(
-        unit, dataset, client, settings.row_cap(dataset), Path(snakemake.output[0]), listed_codes
+        unit,
+        dataset,
+        client,
+        settings.row_cap(dataset),
+        Path(snakemake.output[0]),
+        universe,
+        settings.completeness_tolerance,
     )
 
 

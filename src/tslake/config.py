@@ -50,6 +50,7 @@ class Settings:
     retries: int
     retry_wait: float
     rate_limit_wait: float
+    completeness_tolerance: float
 
     @property
     def catalog_path(self) -> Path:
@@ -116,8 +117,10 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
         )
         expected = "或".join(TYPE_NAMES.get(kind, kind) for kind in kinds)
         return f"配置项 {key} 的值 {value!r} 类型无效：应为{expected}。请改正后重试。"
-    if error.validator in ("minimum", "exclusiveMinimum"):
-        relation = "不小于" if error.validator == "minimum" else "大于"
+    if error.validator in ("minimum", "exclusiveMinimum", "maximum"):
+        relation = {"minimum": "不小于", "exclusiveMinimum": "大于", "maximum": "不大于"}[
+            error.validator
+        ]
         return f"配置项 {key} 的值 {value!r} 无效：应{relation} {error.validator_value}。"
     if error.validator in ("minLength", "minItems", "minProperties"):
         return f"配置项 {key} 不能为空。请填写后重试。"
@@ -274,4 +277,5 @@ def load_settings(raw: dict[str, Any], base_dir: Path | None = None) -> Settings
         retries=int(raw.get("retries", 5)),
         retry_wait=float(raw.get("retry_wait", 2)),
         rate_limit_wait=float(raw.get("rate_limit_wait", 60)),
+        completeness_tolerance=float(raw.get("completeness_tolerance", 0.2)),
     )

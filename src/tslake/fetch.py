@@ -10,10 +10,12 @@ from pathlib import Path
 import pandas as pd
 
 from tslake.clock import SHANGHAI, parse_yyyymmdd, yyyymmdd
-from tslake.parts import conform, write_part
+from tslake.parts import Segment, conform, write_part
 from tslake.planner import Unit
 from tslake.registry import Dataset
 from tslake.tushare_api import TushareClient, TushareError
+from tslake.universe import Universe
+from tslake.validate import ShortDay, check_values, short_days
 
 log = logging.getLogger(__name__)
 
@@ -106,36 +108,61 @@ def schema_drift(frames: list[pd.DataFrame], dataset: Dataset) -> dict[str, list
     return drift
 
 
+def _check_market_days(
+    combined: pd.DataFrame,
+    dataset: Dataset,
+    days: list[str],
+    universe: Universe,
+    tolerance: float,
+) -> tuple[pd.DataFrame, list[ShortDay]]:
+    """Drop the rows of whole-market days that came back clearly short; return the rest and the short days."""
+    date_column = dataset.date_column or "trade_date"
+    if len(combined):
+        counts = combined.groupby(date_column).size().to_dict()
+    else:
+        counts = {}
+    expected = {day: len(universe.listed_codes(day)) for day in days}
+    short = short_days(counts, expected, tolerance)
+    for item in short:
+        log.warning(
+            "接口 %s 交易日 %s 只返回 %d 行，预计约 %d 行：疑似尚未发布完整，本次不记为已覆盖，下次运行会重新下载。",
+            dataset.api,
+            item.day,
+            item.received,
+            item.expected,
+        )
+    if short and len(combined):
+        combined = combined[~combined[date_column].isin({item.day for item in short})]
+    return combined, short
+
+
 def fetch_unit(
     unit: Unit,
     dataset: Dataset,
     client: TushareClient,
     cap: int,
     output: Path,
-    listed_codes: ListedCodes,
+    universe: Universe,
+    tolerance: float,
 ) -> int:
-    """Run every call of `unit` and write its part to `output`; return the rows written.
+    """Run every call of `unit`, check the rows, and write its part to `output`; return the rows written.
 
-    Nothing is written unless every call succeeded, so a failed unit leaves no part.
+    Nothing is written unless every call succeeded, so a failed unit leaves no
+    part. Whole-market days that came back clearly short are left out of the
+    part and its coverage, so the next run asks for them again.
     """
     frames: list[pd.DataFrame] = []
     segments = []
+    market_days: dict[str, list[Segment]] = {}
     for number, call in enumerate(unit.calls, start=1):
-        pieces = fetch_complete(client, dataset, dict(call.params), cap, listed_codes)
-        frames += pieces
-        rows = sum(len(frame) for frame in pieces)
-        if rows == 0 and call.segment.symbols is None and call.rows > 0:
-            # A whole-market day with no rows is not published yet; leave it uncovered.
-            log.warning(
-                "接口 %s 在交易日 %s 没有返回任何数据（预计约 %d 行）：不记为已覆盖，下次运行会重新下载。",
-                dataset.api,
-                call.segment.start,
-                call.rows,
-            )
+        frames += fetch_complete(client, dataset, dict(call.params), cap, universe.listed_codes)
+        if call.segment.symbols is None:
+            market_days.setdefault(call.segment.start, []).append(call.segment)
         else:
             segments.append(call.segment)
         if number % 20 == 0 or number == len(unit.calls):
             log.info("单元 %s：已完成 %d/%d 次请求", unit.unit_id, number, len(unit.calls))
+    notes: dict[str, object] = {}
     drift = schema_drift(frames, dataset)
     if drift.get("extra_columns"):
         log.warning(
@@ -143,10 +170,25 @@ def fetch_unit(
         )
     if drift.get("missing_columns"):
         log.warning("接口 %s 缺少列 %s：这些列存为空值", dataset.api, drift["missing_columns"])
+    if drift:
+        notes["schema_drift"] = drift
     non_empty = [frame for frame in frames if len(frame)]
     combined = pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame()
+    findings = check_values(dataset, combined, universe.open_days)
+    if findings:
+        notes["findings"] = findings
     if len(combined):
         combined = combined.drop_duplicates(subset=list(dataset.key), keep="first")
+    if market_days:
+        combined, short = _check_market_days(
+            combined, dataset, sorted(market_days), universe, tolerance
+        )
+        short_set = {item.day for item in short}
+        for day, day_segments in sorted(market_days.items()):
+            if day not in short_set:
+                segments.extend(day_segments[:1])
+        if short:
+            notes["short_days"] = [item.to_json() for item in short]
     table = conform(combined, dataset)
     write_part(
         output,
@@ -156,7 +198,7 @@ def fetch_unit(
         segments=segments,
         fetched_at=datetime.now(SHANGHAI).isoformat(timespec="microseconds"),
         calls=client.calls,
-        notes={"schema_drift": drift} if drift else None,
+        notes=notes,
     )
     log.info(
         "单元 %s：写入 %d 行，调用接口 %d 次 -> %s",

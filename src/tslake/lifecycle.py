@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO
 
@@ -25,6 +26,7 @@ class RunHandles:
 
     lock: IO[str]
     server: subprocess.Popen[bytes] | None = None
+    started: float = field(default_factory=time.time)
 
 
 def begin_run(settings: Settings, now: datetime) -> RunHandles:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from tslake.consistency import Retraction, apply_retractions
 from tslake.coverage import covered_matrix
 from tslake.parts import PartInfo, Segment
 from tslake.registry import Dataset
@@ -244,6 +245,7 @@ def plan_dataset(
     end: str,
     cap: int,
     symbols: tuple[str, ...] | None = None,
+    retractions: list[Retraction] | None = None,
 ) -> tuple[DatasetPlan, list[Call], list[Call]]:
     """Work out the missing pairs of `dataset` and the cheapest calls that fill them.
 
@@ -262,7 +264,9 @@ def plan_dataset(
     first, last = _needed_spans(universe, codes, days)
     delisted = universe.delist_dates[np.searchsorted(universe.codes, codes)] <= days[-1]
     needed = _needed_matrix(first, last, len(days))
-    missing = needed & ~covered_matrix(parts, codes, days)
+    covered = covered_matrix(parts, codes, days)
+    apply_retractions(covered, parts, retractions or [], codes, days)
+    missing = needed & ~covered
     if not missing.any():
         return plan, [], []
     plan.missing_pairs = int(missing.sum())

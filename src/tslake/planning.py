@@ -17,6 +17,7 @@ from typing import Any
 
 from tslake.clock import SHANGHAI, last_published_day
 from tslake.config import Settings
+from tslake.consistency import read_retractions
 from tslake.coverage import read_parts
 from tslake.planner import DatasetPlan, Unit, calls_per_unit, pack, plan_dataset
 from tslake.registry import DATASETS
@@ -56,6 +57,7 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
                 end=end,
                 cap=settings.row_cap(dataset),
                 symbols=settings.symbols,
+                retractions=read_retractions(settings.state_dir, name),
             )
         )
     total_calls = sum(len(market) + len(symbol) for _, market, symbol in work)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from tslake.config import Settings
 from tslake.parts import read_part_info
 from tslake.planning import read_plan
 from tslake.summary import format_run_summary
+from tslake.validate import FINDING_NAMES
 
 
 def print_up_to_date(run_record: str) -> None:
@@ -18,17 +20,38 @@ def print_up_to_date(run_record: str) -> None:
         print("数据湖已是最新：没有缺失的数据，本次不会调用任何数据接口。", flush=True)
 
 
+def units_left_gaps(data_dir: Path, units: list[dict]) -> bool:
+    """Return True if some part of these units left a planned day uncovered (a short day)."""
+    for unit in units:
+        path = data_dir / unit["dataset"] / f"{unit['unit_id']}.parquet"
+        if path.exists() and read_part_info(path).notes.get("short_days"):
+            return True
+    return False
+
+
+def _finding_lines(
+    dataset: str, notes: dict, findings: Counter[tuple[str, str]], short: list
+) -> None:
+    for kind, value in notes.get("findings", {}).items():
+        findings[(dataset, kind)] += int(value["count"])
+    for item in notes.get("short_days", []):
+        short.append((dataset, item))
+
+
 def print_run_summary(settings: Settings, plan_dir: str, run_record: str) -> None:
-    """Print rows added per dataset, the API calls, and schema drift, once per run.
+    """Print rows added per dataset, API calls, and what the checks found, once per run.
 
     Prints nothing when the run stopped before the catalog (for example `snakemake plan`).
     """
     if not Path(run_record).exists():
         return
     document = read_plan(Path(plan_dir))
+    record = json.loads(Path(run_record).read_text(encoding="utf-8"))
     rows: Counter[str] = Counter({row["dataset"]: 0 for row in document["datasets"]})
     calls = 0
     drift: dict[tuple[str, str], set[str]] = {}
+    findings: Counter[tuple[str, str]] = Counter()
+    short: list[tuple[str, dict]] = []
     for unit in document["units"]:
         path = settings.data_dir / unit["dataset"] / f"{unit['unit_id']}.parquet"
         if not path.exists():
@@ -38,6 +61,7 @@ def print_run_summary(settings: Settings, plan_dir: str, run_record: str) -> Non
         calls += info.calls
         for kind, columns in info.notes.get("schema_drift", {}).items():
             drift.setdefault((unit["dataset"], kind), set()).update(columns)
+        _finding_lines(unit["dataset"], info.notes, findings, short)
     lines = [format_run_summary(document, dict(rows), calls)]
     for (dataset, kind), columns in sorted(drift.items()):
         names = "、".join(sorted(columns))
@@ -45,6 +69,21 @@ def print_run_summary(settings: Settings, plan_dir: str, run_record: str) -> Non
             lines.append(f"注意：接口 {dataset} 返回了登记表中没有的列 {names}，已忽略。")
         else:
             lines.append(f"注意：接口 {dataset} 缺少列 {names}，这些列存为空值。")
+    for dataset, item in short:
+        lines.append(
+            f"注意：{dataset} 交易日 {item['day']} 预计约 {item['expected']} 行，只收到 {item['received']} 行，"
+            "疑似未发布完整：未记为已覆盖，下次运行会重新下载。"
+        )
+    for (dataset, kind), count in sorted(findings.items()):
+        lines.append(
+            f"注意：{dataset} 有 {count} 行{FINDING_NAMES[kind]}，已保留，详见该单元日志。"
+        )
+    for dataset, value in sorted(record.get("consistency", {}).items()):
+        lines.append(
+            f"注意：{dataset} 缺少 {value['retracted'] + value['given_up']} 个在 daily 中存在的（股票, 交易日），"
+            f"例如 {'、'.join(value['examples'])}；{value['retracted']} 个下次运行重新下载，"
+            f"{value['given_up']} 个已多次重试仍缺失。"
+        )
     print("\n".join(lines), flush=True)
 
 

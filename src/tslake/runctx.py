@@ -63,12 +63,18 @@ def _write_json(path: Path, value: dict) -> None:
 
 
 def record_finished_run(
-    settings: Settings, context: RunContext, rows: dict[str, int], record_path: Path
+    settings: Settings,
+    context: RunContext,
+    rows: dict[str, int],
+    record_path: Path,
+    consistency: dict[str, dict[str, object]] | None = None,
+    complete: bool = True,
 ) -> None:
     """Write the run record and remember the lake as this run left it.
 
     An identical next invocation (same config and publication epoch, parts
-    unchanged) then reuses this run's plan key and finds nothing to do.
+    unchanged) then reuses this run's plan key and finds nothing to do, unless
+    the run left gaps (`complete` False) that the next run must plan again.
     """
     record = {
         "key": context.key,
@@ -76,6 +82,8 @@ def record_finished_run(
         "now": context.now.isoformat(),
         "fingerprint": parts_fingerprint(settings.data_dir, settings.daily_datasets),
         "catalog_rows": rows,
+        "consistency": consistency or {},
+        "complete": complete,
     }
     _write_json(record_path, record)
     _write_json(last_run_file(settings), record)
@@ -103,7 +111,8 @@ def _plan_key(settings: Settings, base: str) -> str:
     # A missing catalog must be rebuilt, so the finished run's key is not reused then.
     if path.exists() and settings.catalog_path.exists():
         record = json.loads(path.read_text(encoding="utf-8"))
-        if record.get("base") == base and record.get("fingerprint") == fingerprint:
+        unchanged = record.get("base") == base and record.get("fingerprint") == fingerprint
+        if unchanged and record.get("complete", True):
             return str(record["key"])
     return hashlib.sha256(f"{base}:{fingerprint}".encode()).hexdigest()[:12]
 
