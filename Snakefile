@@ -24,5 +24,6 @@ rule all:
 include: "workflow/rules/reference.smk"
 include: "workflow/rules/plan.smk"
 include: "workflow/rules/fetch.smk"
+include: "workflow/rules/compact.smk"
 include: "workflow/rules/catalog.smk"
 include: "workflow/rules/validate.smk"

@@ -89,10 +89,25 @@ def test_delisted_symbol_not_asked_after_delisting():
     spans = all_listed(3)
     spans["000001.SZ"] = ("19900101", DAYS[5])
     universe = make_universe(spans)
-    plan, market, symbol = plan_dataset(DAILY, universe, [], start=DAYS[0], end=DAYS[-1], cap=6000)
-    for call in symbol:
+    # One code per call: the request ends at the delisting date.
+    _, _, single = plan_dataset(ADJ_FACTOR, universe, [], start=DAYS[0], end=DAYS[-1], cap=6000)
+    delisted_calls = [call for call in single if call.params["ts_code"] == "000001.SZ"]
+    assert delisted_calls
+    assert all(call.params["end_date"] <= DAYS[5] for call in delisted_calls)
+    # Code lists: no call covers only days after the delisting.
+    _, _, lists = plan_dataset(DAILY, universe, [], start=DAYS[0], end=DAYS[-1], cap=6000)
+    for call in lists:
         if "000001.SZ" in call.params["ts_code"].split(","):
-            assert call.params["end_date"] <= DAYS[5]
+            assert call.params["start_date"] <= DAYS[5]
+
+
+def test_code_lists_near_lower_bound():
+    spans = {f"{600000 + i:06d}.SH": (DAYS[i % len(DAYS)], FAR_FUTURE) for i in range(60)}
+    universe = make_universe(spans)
+    plan, market, symbol = plan_dataset(DAILY, universe, [], start=DAYS[0], end=DAYS[-1], cap=40)
+    assert market == []
+    assert len(symbol) <= plan.lower_bound * 1.05 + 1
+    assert all(call.rows <= 39 for call in symbol)
 
 
 def test_listing_mid_range_needs_only_listed_days():

@@ -16,7 +16,12 @@ from tslake.parts import PartInfo, list_part_files, read_part_info
 
 
 def read_parts(data_dir: Path, dataset: str) -> list[PartInfo]:
-    return [read_part_info(path) for path in list_part_files(data_dir, dataset)]
+    """Return the live parts of `dataset`: every file except those a period file replaced."""
+    infos = [read_part_info(path) for path in list_part_files(data_dir, dataset)]
+    replaced = {
+        name for info in infos if info.scope == "period" for name in info.notes.get("replaces", [])
+    }
+    return [info for info in infos if info.path.name not in replaced]
 
 
 def covered_matrix(parts: Iterable[PartInfo], codes: np.ndarray, days: np.ndarray) -> np.ndarray:

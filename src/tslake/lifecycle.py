@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO
 
+from tslake.compaction import recover, remove_replaced
 from tslake.config import Settings
 from tslake.local_server import start_local_server, stop_local_server
 from tslake.report import print_run_summary, report_failed_run
@@ -35,7 +36,11 @@ def begin_run(settings: Settings, now: datetime) -> RunHandles:
         lock = acquire_run_lock(settings.state_dir)
     except RunLockedError as error:
         raise RunStartError(str(error)) from None
+    # A compaction killed after its journal was written is finished first; its temporary
+    # files are then no longer temporary.
+    recover(settings.data_dir)
     remove_stale_temporaries(settings.data_dir)
+    remove_replaced(settings.data_dir)
     try:
         read_token(settings.source)
     except TushareError as error:

@@ -30,8 +30,10 @@ from tslake.parts import PartInfo, Segment
 from tslake.registry import Dataset
 from tslake.universe import Universe
 
+# Code-list calls cut a range into windows of at most cap / WINDOW_FRACTION days.
+WINDOW_FRACTION = 4
 # Shares of a day's needed symbols that must be missing for a market call to be tried.
-MARKET_THRESHOLDS: tuple[float | None, ...] = (0.0, 0.5, 1.0, None)
+MARKET_SHARES: tuple[float, ...] = (0.0, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,6 @@ def _residual_runs(
     needed: np.ndarray,
     first: np.ndarray,
     last: np.ndarray,
-    delisted: np.ndarray,
 ) -> list[_Run]:
     """Split each code's residual missing days into runs that no fetched or market day interrupts."""
     runs: list[_Run] = []
@@ -158,9 +159,9 @@ def _residual_runs(
             run_first, run_last = int(chunk[0]), int(chunk[-1])
             # Days before listing and after delisting hold no rows, so a request may include them.
             elastic_first = 0 if run_first == first[row] else run_first
-            # A delisted stock is never asked for past its delisting date.
-            open_ended = run_last == last[row] and not delisted[row]
-            elastic_last = day_count - 1 if open_ended else run_last
+            # A delisted stock may share a code list whose range runs past its delisting, since
+            # it has no rows there; no call covers only days after its delisting.
+            elastic_last = day_count - 1 if run_last == last[row] else run_last
             runs.append(
                 _Run(int(row), run_first, run_last, len(chunk), elastic_first, elastic_last)
             )
@@ -191,24 +192,55 @@ def _split_long_run(run: _Run, limit: int) -> list[_Run]:
 def _symbol_calls(
     runs: list[_Run], codes: np.ndarray, days: np.ndarray, cap: int, multi_code: bool
 ) -> list[Call]:
-    """Pack runs into symbol calls: codes sharing a request range go in one list under the cap."""
+    """Turn runs into symbol calls: code lists under the cap where the API takes them, else one code each."""
     limit = cap - 1
-    pieces = [piece for run in runs for piece in _split_long_run(run, limit)]
+    if not multi_code:
+        pieces = [piece for run in runs for piece in _split_long_run(run, limit)]
+        pieces.sort(key=lambda piece: (codes[piece.code_index], piece.first))
+        return [
+            _symbol_call([piece], codes, days[piece.first], days[piece.last]) for piece in pieces
+        ]
     by_range: dict[tuple[int, int], list[_Run]] = {}
-    for piece in pieces:
-        by_range.setdefault((piece.elastic_first, piece.elastic_last), []).append(piece)
+    for run in runs:
+        by_range.setdefault((run.elastic_first, run.elastic_last), []).append(run)
     calls: list[Call] = []
     for (low, high), members in sorted(by_range.items()):
-        members.sort(key=lambda piece: codes[piece.code_index])
-        batch: list[_Run] = []
-        for piece in members:
-            full = sum(item.rows for item in batch) + piece.rows > limit
-            if batch and (full or not multi_code):
-                calls.append(_symbol_call(batch, codes, days[low], days[high]))
-                batch = []
-            batch.append(piece)
-        if batch:
-            calls.append(_symbol_call(batch, codes, days[low], days[high]))
+        calls += _pack_code_lists(members, low, high, codes, days, limit)
+    return calls
+
+
+def _pack_code_lists(
+    members: list[_Run], low: int, high: int, codes: np.ndarray, days: np.ndarray, limit: int
+) -> list[Call]:
+    """Pack runs that share a request range into code-list calls of at most `limit` rows.
+
+    The range is cut into windows of at most a quarter of the cap in days, so
+    no single code fills a call, and each window's codes are packed first-fit
+    by decreasing row count. The calls then come close to total rows / limit.
+    """
+    window = max(1, limit // WINDOW_FRACTION)
+    count = math.ceil((high - low + 1) / window)
+    bounds = np.linspace(low, high + 1, count + 1).astype(int)
+    firsts = np.array([run.first for run in members])
+    lasts = np.array([run.last for run in members])
+    calls: list[Call] = []
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        cells = np.minimum(lasts, stop - 1) - np.maximum(firsts, start) + 1
+        order = [index for index in np.argsort(-cells, kind="stable") if cells[index] > 0]
+        bins: list[tuple[int, list[int]]] = []
+        for index in order:
+            size = int(cells[index])
+            for position, (used, member_indexes) in enumerate(bins):
+                if used + size <= limit:
+                    bins[position] = (used + size, member_indexes + [index])
+                    break
+            else:
+                bins.append((size, [index]))
+        for used, member_indexes in bins:
+            names = tuple(sorted(str(codes[members[i].code_index]) for i in member_indexes))
+            first_day, last_day = str(days[start]), str(days[stop - 1])
+            params = {"ts_code": ",".join(names), "start_date": first_day, "end_date": last_day}
+            calls.append(Call(params, used, Segment(names, first_day, last_day)))
     return calls
 
 
@@ -234,6 +266,56 @@ def _pack_units(dataset: str, scope: str, calls: list[Call], per_unit: int) -> l
         chunk = calls[offset : offset + per_unit]
         units.append(Unit(dataset, _unit_id(dataset, scope, chunk), scope, tuple(chunk)))
     return units
+
+
+def lower_bound(missing: np.ndarray, cap: int, multi_code: bool) -> tuple[int, int]:
+    """Return a lower bound on the calls any plan needs for the missing pairs, and a day-call count.
+
+    No call returns more than cap - 1 usable rows. Where the API takes one
+    code per call, a call covers one code's days or one whole day, so a plan
+    with k day calls still needs ceil(remaining / (cap - 1)) calls per code;
+    the bound is the smallest such total over k, and that k is returned as a
+    hint for how many whole-market days a good plan uses.
+    """
+    limit = cap - 1
+    by_rows = math.ceil(int(missing.sum()) / limit)
+    if multi_code:
+        return by_rows, 0
+    per_code = np.sort(missing.sum(axis=1))
+    per_code = per_code[per_code > 0]
+    steps = np.arange(0, math.ceil(per_code.max() / limit) + 1) * limit
+    candidates = np.unique(
+        np.clip(np.concatenate([per_code - step for step in steps] + [[0]]), 0, None)
+    )
+    best, best_k = min(
+        (int(k) + int(np.ceil(np.clip(per_code - k, 0, None) / limit).sum()), int(k))
+        for k in candidates
+    )
+    return max(by_rows, best), best_k
+
+
+def _market_day_choices(
+    missing_per_day: np.ndarray, listed_per_day: np.ndarray, day_hint: int
+) -> list[np.ndarray | None]:
+    """Return the sets of days to try as whole-market calls (None: no market day).
+
+    Sets by the share of a day's symbols that is missing, and sets of the
+    `day_hint` days (and half and 1.5 times as many) with the most missing
+    symbols, preferring later days on ties.
+    """
+    # Market days come first, so they win ties: one call per new day also records the
+    # day as covered for the whole market and lets the completeness check run.
+    choices: list[np.ndarray | None] = []
+    has_missing = missing_per_day > 0
+    for share in MARKET_SHARES:
+        choices.append(has_missing & (missing_per_day >= share * listed_per_day))
+    order = np.lexsort((-np.arange(len(missing_per_day)), -missing_per_day))
+    for count in sorted({day_hint // 2, day_hint, day_hint * 3 // 2} - {0}):
+        chosen = np.zeros(len(missing_per_day), dtype=bool)
+        chosen[order[:count]] = True
+        choices.append(chosen & has_missing)
+    choices.append(None)
+    return choices
 
 
 def plan_dataset(
@@ -262,7 +344,6 @@ def plan_dataset(
     if len(days) == 0 or len(codes) == 0:
         return plan, [], []
     first, last = _needed_spans(universe, codes, days)
-    delisted = universe.delist_dates[np.searchsorted(universe.codes, codes)] <= days[-1]
     needed = _needed_matrix(first, last, len(days))
     covered = covered_matrix(parts, codes, days)
     apply_retractions(covered, parts, retractions or [], codes, days)
@@ -274,17 +355,21 @@ def plan_dataset(
     missing_days = np.flatnonzero(missing.any(axis=0))
     plan.first_missing = str(days[missing_days[0]])
     plan.last_missing = str(days[missing_days[-1]])
-    plan.lower_bound = math.ceil(plan.missing_pairs / (cap - 1))
+    plan.lower_bound, day_hint = lower_bound(missing, cap, dataset.multi_code)
 
     listed_per_day = needed.sum(axis=0)
     missing_per_day = missing.sum(axis=0)
+    # Market calls fetch every stock, so they only fit a whole-market group.
+    choices = (
+        [None]
+        if symbols is not None
+        else _market_day_choices(missing_per_day, listed_per_day, day_hint)
+    )
     best: tuple[int, int, list[Call], list[Call]] | None = None
-    for threshold in MARKET_THRESHOLDS:
+    for chosen in choices:
         market_calls: list[Call] = []
         market_days = np.zeros(len(days), dtype=bool)
-        # Market calls fetch every stock, so they only fit a whole-market group.
-        if threshold is not None and symbols is None:
-            chosen = (missing_per_day > 0) & (missing_per_day >= threshold * listed_per_day)
+        if chosen is not None:
             for index in np.flatnonzero(chosen):
                 day = str(days[index])
                 listed_codes = codes[needed[:, index]].tolist()
@@ -296,7 +381,7 @@ def plan_dataset(
                 market_calls.extend(calls)
                 market_days[index] = True
         residual = missing & ~market_days[None, :]
-        runs = _residual_runs(residual, needed, first, last, delisted)
+        runs = _residual_runs(residual, needed, first, last)
         symbol_calls = _symbol_calls(runs, codes, days, cap, dataset.multi_code)
         total = len(market_calls) + len(symbol_calls)
         groups = int(bool(market_calls)) + int(bool(symbol_calls))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from pathlib import Path
 from typing import IO
 
@@ -45,10 +46,16 @@ def remove_stale_temporaries(data_dir: Path) -> list[Path]:
     Call only while holding the run lock, so no live writer owns them.
     """
     removed = []
+    if not data_dir.is_dir():
+        return removed
     folders = [data_dir] + [entry for entry in data_dir.iterdir() if entry.is_dir()]
     for folder in folders:
         for entry in folder.iterdir():
-            if entry.is_file() and entry.name.startswith(".") and entry.name.endswith(".tmp"):
+            if not (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
                 entry.unlink()
-                removed.append(entry)
+            removed.append(entry)
     return removed

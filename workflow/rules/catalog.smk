@@ -8,7 +8,7 @@ before the job starts) and the run record <data_dir>/.tslake/runs/<plan key>.jso
 rule build_catalog:
     input:
         plan=f"{PLAN_DIR}/plan.json",
-        parts=planned_parts,
+        compaction=rules.compact.output,
     output:
         RUN_RECORD,
     log:

@@ -1,0 +1,22 @@
+"""Compaction. Inputs: every part of this run's plan. Outputs: the compaction record of the run;
+the period files it writes replace small parts (see tslake.compaction).
+"""
+
+
+# Merge small parts into period files (closed years, closed months, the current month).
+rule compact:
+    input:
+        plan=f"{PLAN_DIR}/plan.json",
+        parts=planned_parts,
+    output:
+        f"{STATE}/compactions/{RUN.key}.json",
+    log:
+        f"{LOGS}/compact-{RUN.key}.log",
+    conda:
+        "../envs/tslake.yaml"
+    resources:
+        mem_mb=4096,
+    message:
+        "合并小文件"
+    script:
+        "../../scripts/compact_lake.py"
