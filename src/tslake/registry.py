@@ -189,8 +189,32 @@ DAILY_BASIC = Dataset(
     ),
 )
 
+SUSPEND_D = Dataset(
+    name="suspend_d",
+    api="suspend_d",
+    kind="daily",
+    key=("ts_code", "trade_date"),
+    date_column="trade_date",
+    cross_section_param="trade_date",
+    # Lists of codes are not confirmed for suspend_d, though the local server accepts them.
+    multi_code=False,
+    row_cap=5000,
+    # Suspensions are announced ahead of the day, so 09:30 is an estimate of when a
+    # day's list is complete, not a documented time.
+    publish_time=time(9, 30),
+    points=2000,
+    description="每日停复牌信息",
+    columns=_columns(
+        ("ts_code", "string", "股票代码"),
+        ("trade_date", "string", "停复牌日期"),
+        ("suspend_timing", "string", "停牌时间段"),
+        ("suspend_type", "string", "停复牌类型：S 停牌，R 复牌"),
+    ),
+)
+
 DATASETS: dict[str, Dataset] = {
-    dataset.name: dataset for dataset in (STOCK_BASIC, TRADE_CAL, DAILY, ADJ_FACTOR, DAILY_BASIC)
+    dataset.name: dataset
+    for dataset in (STOCK_BASIC, TRADE_CAL, DAILY, ADJ_FACTOR, DAILY_BASIC, SUSPEND_D)
 }
 
 # Snapshot datasets the planner needs before it can plan anything else.

@@ -36,7 +36,7 @@ from tslake.server.faults import (
 )
 from tslake.server.protocol import ApiError, ApiRequest, Reply
 from tslake.server.ratelimit import RateLimiter
-from tslake.server.source import DAILY_APIS, SERVED_APIS, MarketSource
+from tslake.server.source import DATED_APIS, SERVED_APIS, SUSPEND_API, MarketSource
 from tslake.server.tables import EARLIEST_DAY, LATEST_DAY
 
 logger = logging.getLogger(__name__)
@@ -63,11 +63,15 @@ DATE_PATTERN = re.compile(r"^\d{8}$")
 
 
 class DailyQuery(NamedTuple):
-    """The rows a daily dataset request selects: codes (None for all) and a date range."""
+    """The rows a request of a dated API selects: codes (None for all) and a date range.
+
+    ``suspend_type`` is suspend_d's filter (None for every type); other APIs ignore it.
+    """
 
     codes: list[str] | None
     first: str
     last: str
+    suspend_type: str | None = None
 
 
 class TushareApp:
@@ -173,8 +177,8 @@ class TushareApp:
         exceeded = self.limiter.acquire(api)
         if exceeded is not None:
             raise protocol.rate_limit_error(exceeded)
-        if api in DAILY_APIS:
-            query = self._daily_query(request.params)
+        if api in DATED_APIS:
+            query = self._daily_query(api, request.params)
             fired = self.faults.response_faults(api, request.params)
             frame = self._daily(api, query, _data_rules(fired))
             default = DATASETS[api].column_names
@@ -199,35 +203,41 @@ class TushareApp:
         if expected is not None and not hmac.compare_digest(token.encode(), expected.encode()):
             raise ApiError(protocol.TOKEN_INVALID_CODE, protocol.TOKEN_INVALID_MSG)
 
-    def _daily_query(self, params: dict[str, Any]) -> DailyQuery:
-        """Read the parameters of daily, adj_factor or daily_basic.
+    def _daily_query(self, api: str, params: dict[str, Any]) -> DailyQuery:
+        """Read the parameters of daily, adj_factor, daily_basic or suspend_d.
 
         ``trade_date`` selects one day and wins over ``start_date``/``end_date``.
         ``offset`` and ``limit`` are ignored: Tushare's daily does not page.
+        suspend_d also reads ``suspend_type``, and only ``S`` or ``R`` there select rows.
         """
         codes = _codes(protocol.param_value(params, "ts_code"))
         trade_date = _date_param(params, "trade_date")
         start_date = _date_param(params, "start_date")
         end_date = _date_param(params, "end_date")
-        if codes is None and trade_date is None and start_date is None:
+        suspend_type = None
+        if api == SUSPEND_API:
+            # NOTE: whether Tushare rejects a suspend_d call without a code or a date is
+            # not known. This server serves the newest rows up to the row cap.
+            suspend_type = protocol.param_value(params, "suspend_type")
+        elif codes is None and trade_date is None and start_date is None:
             raise ApiError(protocol.PARAMETER_REQUIRED_CODE, protocol.PARAMETER_REQUIRED_MSG)
         if trade_date is not None:
-            return DailyQuery(codes, trade_date, trade_date)
-        return DailyQuery(codes, start_date or EARLIEST_DAY, end_date or LATEST_DAY)
+            return DailyQuery(codes, trade_date, trade_date, suspend_type)
+        return DailyQuery(codes, start_date or EARLIEST_DAY, end_date or LATEST_DAY, suspend_type)
 
     def _daily(self, api: str, query: DailyQuery, data_rules: Sequence[FaultRule]) -> pd.DataFrame:
-        """Serve the published rows of a daily dataset, changed by ``data_rules``, up to the row cap."""
+        """Serve the published rows of a dated API, changed by ``data_rules``, up to the row cap."""
         cap = self.config.row_cap(api)
-        last = min(query.last, self._last_published(api))
+        query = query._replace(last=min(query.last, self._last_published(api)))
         if not data_rules:
-            return self.source.daily_rows(api, query.codes, query.first, last, cap)
+            return self._dated_rows(api, query, cap)
 
         # The faults change the whole response and the cap then cuts the oldest rows. A
         # long response is not built whole: fetch a window of the newest rows and widen
         # it until the faulted whole days in it fill the cap.
         window = 2 * cap
         while True:
-            rows = self.source.daily_rows(api, query.codes, query.first, last, window)
+            rows = self._dated_rows(api, query, window)
             if len(rows) < window:
                 faulted = apply_data_faults(rows, api, data_rules, self.source.calendar)
                 return faulted.head(cap).reset_index(drop=True)
@@ -242,6 +252,14 @@ class TushareApp:
                 if len(faulted) >= cap:
                     return faulted.head(cap).reset_index(drop=True)
             window *= 4
+
+    def _dated_rows(self, api: str, query: DailyQuery, limit: int | None) -> pd.DataFrame:
+        """Return the source's rows of a dated API for ``query``, newest first, at most ``limit``."""
+        if api == SUSPEND_API:
+            return self.source.suspend_rows(
+                query.codes, query.first, query.last, query.suspend_type, limit
+            )
+        return self.source.daily_rows(api, query.codes, query.first, query.last, limit)
 
     def _stock_basic(self, params: dict[str, Any]) -> pd.DataFrame:
         frame = self.source.stock_basic(today_string(self.clock.now()))
@@ -280,12 +298,13 @@ class TushareApp:
     def visible_table(self, name: str) -> pd.DataFrame:
         """Return everything the server would serve of ``name`` at its clock, without row caps.
 
-        Daily datasets stop at the newest published day, stock_basic is as of today
-        (all list statuses), and trade_cal is the whole SSE calendar, newest first.
+        Daily datasets and suspend_d stop at the newest published day, stock_basic is
+        as of today (all list statuses), and trade_cal is the whole SSE calendar, newest
+        first.
         """
-        if name in DAILY_APIS:
-            last = self._last_published(name)
-            return self.source.daily_rows(name, None, EARLIEST_DAY, last, None)
+        if name in DATED_APIS:
+            query = DailyQuery(None, EARLIEST_DAY, self._last_published(name))
+            return self._dated_rows(name, query, None)
         if name == "stock_basic":
             return self.source.stock_basic(today_string(self.clock.now()))
         return self.source.table(name)

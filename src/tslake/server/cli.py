@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m tslake.server",
         description=(
             "在本机回环地址上运行一个 Tushare Pro 协议的本地服务，提供模拟行情或回放录制的真实数据"
-            "（stock_basic、trade_cal、daily、adj_factor、daily_basic）。"
+            "（stock_basic、trade_cal、daily、adj_factor、daily_basic、suspend_d）。"
             "收到 SIGTERM 或 SIGINT 后停止并以 0 退出。"
         ),
     )

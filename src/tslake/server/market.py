@@ -4,7 +4,7 @@ Stocks and their stock_basic rows are drawn when the market is created. The rows
 a stock are generated the first time a query needs them and then kept, at 36 bytes
 per row: 5,400 stocks since 1990 (17.4 million rows) take 653 MiB of arrays. Each
 query gathers the slices it needs from the cached arrays and builds only the rows it
-returns.
+returns. suspend_d rows come from the drawn suspended spans and need no series.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from tslake.registry import get_dataset
+from tslake.registry import SUSPEND_D, get_dataset
 from tslake.server import series as sim
 from tslake.server.calendar import TradingCalendar, sse_calendar
 from tslake.server.source import MarketSource, check_dataset, stock_basic_as_of
+from tslake.server.suspensions import SuspensionIndex
 from tslake.server.tables import typed_frame
 from tslake.server.universe import Listing, Universe
 
@@ -58,6 +59,8 @@ class SimMarket(MarketSource):
             ]
         )
         self._positions = {listing.ts_code: position for position, listing in enumerate(listings)}
+        self._codes = np.array([listing.ts_code for listing in listings], dtype=object)
+        self._suspensions = SuspensionIndex(listings, self._end_sessions)
         self._series: list[sim.SymbolSeries | None] = [None] * len(listings)
         self._lock = threading.Lock()
 
@@ -122,6 +125,31 @@ class SimMarket(MarketSource):
         columns = key | {name: column[order] for name, column in values.items()}
         return typed_frame(get_dataset(dataset), columns)
 
+    def suspend_rows(
+        self,
+        codes: Sequence[str] | None,
+        first: str,
+        last: str,
+        suspend_type: str | None,
+        limit: int | None,
+    ) -> pd.DataFrame:
+        """Return the S and R rows of the suspended spans; see ``tslake.server.suspensions``."""
+        lo_session, hi_session = self.calendar.session_range(first, last)
+        candidates = None if codes is None else self._known_positions(codes)
+        rows = self._suspensions.rows(candidates, lo_session, hi_session, suspend_type, limit)
+        columns = {
+            "ts_code": self._codes[rows.positions],
+            "trade_date": self.calendar.session_strings[rows.days],
+            "suspend_timing": rows.timings,
+            "suspend_type": rows.types,
+        }
+        return typed_frame(SUSPEND_D, columns)
+
+    def _known_positions(self, codes: Sequence[str]) -> np.ndarray:
+        """Return the sorted positions of the known codes among ``codes``."""
+        known = sorted(self._positions[code] for code in set(codes) if code in self._positions)
+        return np.array(known, dtype=np.int64)
+
     def _select(self, codes: Sequence[str] | None, lo_session: int, hi_session: int) -> list[Slice]:
         """Return the non-empty row slices in sessions [lo_session, hi_session), by ts_code."""
         if lo_session >= hi_session:
@@ -129,8 +157,7 @@ class SimMarket(MarketSource):
         if codes is None:
             candidates = np.arange(len(self.universe.listings))
         else:
-            known = sorted(self._positions[code] for code in set(codes) if code in self._positions)
-            candidates = np.array(known, dtype=np.int64)
+            candidates = self._known_positions(codes)
         overlaps = (self._first_sessions[candidates] < hi_session) & (
             self._end_sessions[candidates] > lo_session
         )

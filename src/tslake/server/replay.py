@@ -1,7 +1,8 @@
 """A MarketSource that serves recorded real Tushare tables from a directory.
 
 The directory has one folder per dataset (stock_basic, trade_cal, daily, adj_factor,
-daily_basic; other folders are ignored) holding any number of files of two kinds:
+daily_basic, suspend_d; other folders are ignored) holding any number of files of two
+kinds:
 
 * ``*.csv``: a table a user saved with pandas after calling the API. Files may be in
   any row order, use CRLF line endings, start with a UTF-8 BOM, carry a prefix on
@@ -31,8 +32,9 @@ import pandas as pd
 from tslake.registry import DATASETS, Dataset
 from tslake.server.calendar import TradingCalendar, sse_calendar
 from tslake.server.source import (
-    DAILY_APIS,
+    DATED_APIS,
     SERVED_APIS,
+    SUSPEND_API,
     MarketSource,
     check_dataset,
     stock_basic_as_of,
@@ -103,6 +105,26 @@ class ReplaySource(MarketSource):
         selected = (dates >= first) & (dates <= last)
         if codes is not None:
             selected &= frame["ts_code"].isin(list(codes))
+        rows = frame.loc[selected]
+        if limit is not None:
+            rows = rows.head(limit)
+        return rows.reset_index(drop=True)
+
+    def suspend_rows(
+        self,
+        codes: Sequence[str] | None,
+        first: str,
+        last: str,
+        suspend_type: str | None,
+        limit: int | None,
+    ) -> pd.DataFrame:
+        frame = self._tables[SUSPEND_API]
+        dates = frame["trade_date"]
+        selected = (dates >= first) & (dates <= last)
+        if codes is not None:
+            selected &= frame["ts_code"].isin(list(codes))
+        if suspend_type is not None:
+            selected &= frame["suspend_type"] == suspend_type
         rows = frame.loc[selected]
         if limit is not None:
             rows = rows.head(limit)
@@ -284,7 +306,7 @@ def _check_calendar(calendar: TradingCalendar, tables: dict[str, pd.DataFrame]) 
         )
 
     open_days = set(calendar.session_strings)
-    for name in DAILY_APIS:
+    for name in DATED_APIS:
         dates = pd.Series(tables[name]["trade_date"].unique())
         closed = dates[~dates.isin(open_days)]
         if not closed.empty:

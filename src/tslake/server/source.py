@@ -11,9 +11,13 @@ from tslake.registry import DATASETS
 from tslake.server.calendar import TradingCalendar
 from tslake.server.tables import EARLIEST_DAY, LATEST_DAY
 
-# The APIs the server implements; every other api_name is rejected.
+# The APIs the server implements; every other api_name is rejected. DAILY_APIS have
+# one row per stock and day it traded, and suspend_d one row per suspension or
+# resumption. DATED_APIS are both kinds: rows with a trade_date, served newest first.
 DAILY_APIS: tuple[str, ...] = ("daily", "adj_factor", "daily_basic")
-SERVED_APIS: tuple[str, ...] = ("stock_basic", "trade_cal", *DAILY_APIS)
+SUSPEND_API = "suspend_d"
+DATED_APIS: tuple[str, ...] = (*DAILY_APIS, SUSPEND_API)
+SERVED_APIS: tuple[str, ...] = ("stock_basic", "trade_cal", *DATED_APIS)
 
 
 class MarketSource(ABC):
@@ -54,6 +58,21 @@ class MarketSource(ABC):
         of that order are returned, so the oldest rows are dropped.
         """
 
+    @abstractmethod
+    def suspend_rows(
+        self,
+        codes: Sequence[str] | None,
+        first: str,
+        last: str,
+        suspend_type: str | None,
+        limit: int | None,
+    ) -> pd.DataFrame:
+        """Return the suspend_d rows dated from ``first`` to ``last`` (inclusive).
+
+        ``suspend_type`` ``S`` or ``R`` keeps only that type and None keeps both.
+        ``codes``, the order and ``limit`` work as in ``daily_rows``.
+        """
+
     def trade_cal(self) -> pd.DataFrame:
         """Return the SSE calendar, oldest day first."""
         return self.calendar.frame("SSE")
@@ -61,7 +80,7 @@ class MarketSource(ABC):
     def table(self, name: str) -> pd.DataFrame:
         """Return the whole table of ``name`` in the order the server sends rows.
 
-        Daily datasets come newest first, stock_basic by ts_code with the final
+        Daily datasets and suspend_d come newest first, stock_basic by ts_code with the final
         list_status of every stock, trade_cal newest first for SSE. No clock, row cap
         or rate limit applies.
         """
@@ -72,6 +91,8 @@ class MarketSource(ABC):
             return frame.iloc[::-1].reset_index(drop=True)
         if name in DAILY_APIS:
             return self.daily_rows(name, None, EARLIEST_DAY, LATEST_DAY, None)
+        if name == SUSPEND_API:
+            return self.suspend_rows(None, EARLIEST_DAY, LATEST_DAY, None, None)
         known = ", ".join(SERVED_APIS)
         raise KeyError(f"本地服务没有数据集 {name!r}；可用的数据集：{known}")
 
