@@ -27,7 +27,9 @@ def main() -> None:
         end = max(span[1] for span in spans)
         consistency = check_consistency(settings.data_dir, settings.state_dir, start, end)
     rows = build_catalog(settings.data_dir, settings.catalog_path)
-    complete = not consistency and not units_left_gaps(settings.data_dir, plan["units"])
+    # Pairs retracted for another try, or days left short, must be planned again next time.
+    retried = any(value["retracted"] for value in consistency.values())
+    complete = not retried and not units_left_gaps(settings.data_dir, plan["units"])
     record_finished_run(settings, context, rows, Path(snakemake.output[0]), consistency, complete)
     remove_old_plans(settings, keep=context.key)
 

@@ -8,6 +8,7 @@ from tslake.logs import setup_logging
 from tslake.planning import read_unit
 from tslake.registry import DATASETS
 from tslake.runctx import make_client
+from tslake.suspensions import Suspensions
 from tslake.universe import load_universe
 
 snakemake = globals()["snakemake"]
@@ -20,6 +21,10 @@ def main() -> None:
     dataset = DATASETS[unit.dataset]
     client = make_client(settings, label=f"单元 {unit.dataset}/{unit.unit_id}")
     universe = load_universe(settings.data_dir)
+    suspended = None
+    if "suspend_d" in settings.datasets and dataset.name != "suspend_d":
+        days = [call.segment.start for call in unit.calls if call.segment.symbols is None]
+        suspended = Suspensions(settings.data_dir, days)
     fetch_unit(
         unit,
         dataset,
@@ -28,6 +33,7 @@ def main() -> None:
         Path(snakemake.output[0]),
         universe,
         settings.completeness_tolerance,
+        suspended,
     )
 
 

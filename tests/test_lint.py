@@ -24,7 +24,9 @@ def test_snakefmt_is_clean():
 
 
 def test_ruff_is_clean():
-    result = run(sys.executable, "-m", "ruff", "check", "src", "scripts", "tests")
+    result = run(sys.executable, "-m", "ruff", "check", "src", "scripts", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
-    result = run(sys.executable, "-m", "ruff", "format", "--check", "src", "scripts", "tests")
+    result = run(
+        sys.executable, "-m", "ruff", "format", "--check", "src", "scripts", "tests", "bench"
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tslake.coverage import read_parts
-from tslake.parts import PartInfo, Segment, list_part_files, read_part_info, write_part
+from tslake.parts import PartInfo, Segment, write_part
 from tslake.registry import DATASETS, Dataset
 
 log = logging.getLogger(__name__)
@@ -173,13 +173,14 @@ def compact_dataset(data_dir: Path, dataset: Dataset, today: str) -> dict[str, i
         for writer in writers.values():
             writer.close()
         renames = _write_period_files(folder, dataset, sources, targets, spill_dir, today)
+        replaced = sorted(source.path.name for source in sources)
     finally:
         for writer in writers.values():
             writer.close()
         for path in spill_dir.glob("*"):
             path.unlink()
         spill_dir.rmdir()
-    _commit(data_dir, renames)
+    _commit(data_dir, dataset.name, renames, replaced)
     log.info("%s：合并 %d 个文件为 %d 个时段文件", dataset.name, len(sources), len(targets))
     return {"sources": len(sources), "periods": len(targets)}
 
@@ -235,36 +236,64 @@ def _journal_path(data_dir: Path) -> Path:
     return data_dir / ".tslake" / JOURNAL_NAME
 
 
-def _commit(data_dir: Path, renames: list[tuple[str, str]]) -> None:
-    journal = _journal_path(data_dir)
-    journal.parent.mkdir(parents=True, exist_ok=True)
-    temporary = journal.with_name(f".{journal.name}.tmp")
-    temporary.write_text(json.dumps(renames), encoding="utf-8")
-    os.replace(temporary, journal)
+def replaced_index_path(data_dir: Path) -> Path:
+    """The list of files that period files replaced, read cheaply when the Snakefile is parsed."""
+    return data_dir / ".tslake" / "replaced.json"
+
+
+def read_replaced_index(data_dir: Path) -> dict[str, list[str]]:
+    path = replaced_index_path(data_dir)
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write_json(path: Path, value: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _commit(
+    data_dir: Path, dataset: str, renames: list[tuple[str, str]], replaced: list[str]
+) -> None:
+    _write_json(
+        _journal_path(data_dir), {"renames": renames, "dataset": dataset, "replaced": replaced}
+    )
     recover(data_dir)
 
 
 def recover(data_dir: Path) -> None:
-    """Finish a compaction whose journal was written: apply its renames, then drop the journal."""
+    """Finish a compaction whose journal was written: apply its renames, record what they
+    replaced, then drop the journal. Safe to repeat."""
     journal = _journal_path(data_dir)
     if not journal.exists():
         return
-    for temporary, final in json.loads(journal.read_text(encoding="utf-8")):
+    entry = json.loads(journal.read_text(encoding="utf-8"))
+    for temporary, final in entry["renames"]:
         if Path(temporary).exists():
             os.replace(temporary, final)
+    index = read_replaced_index(data_dir)
+    names = set(index.get(entry["dataset"], [])) | set(entry["replaced"])
+    index[entry["dataset"]] = sorted(names)
+    _write_json(replaced_index_path(data_dir), index)
     journal.unlink()
 
 
 def remove_replaced(data_dir: Path) -> list[Path]:
-    """Delete files that period files replaced; call at the start of a run, under the run lock."""
+    """Delete files that period files replaced; call at the start of a run, under the run lock.
+
+    The names stay in the index, so the parts fingerprint does not change when the
+    files go, and a plan made before the deletion stays valid.
+    """
     removed = []
-    for name in DATASETS:
-        infos = [read_part_info(path) for path in list_part_files(data_dir, name)]
-        replaced = replaced_names(infos)
-        for info in infos:
-            if info.path.name in replaced:
-                info.path.unlink()
-                removed.append(info.path)
+    for name, names in read_replaced_index(data_dir).items():
+        for file_name in names:
+            path = data_dir / name / file_name
+            if path.exists():
+                path.unlink()
+                removed.append(path)
     if removed:
         log.info("已删除 %d 个已被合并的旧文件", len(removed))
     return removed

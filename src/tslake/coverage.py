@@ -7,6 +7,7 @@ suspended stock's day counts as covered once a part records that it was requeste
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -57,8 +58,15 @@ def parts_fingerprint(data_dir: Path, datasets: Iterable[str]) -> str:
     Deleting, adding or replacing a part changes it, so a plan named after it
     is made again whenever the lake changed.
     """
+    replaced_path = data_dir / ".tslake" / "replaced.json"
+    replaced = (
+        json.loads(replaced_path.read_text(encoding="utf-8")) if replaced_path.exists() else {}
+    )
     digest = hashlib.sha256()
     for dataset in sorted(datasets):
+        # Files a period file replaced are ignored, so deleting them later changes nothing.
+        gone = set(replaced.get(dataset, []))
         for path in list_part_files(data_dir, dataset):
-            digest.update(f"{dataset}/{path.name}:{path.stat().st_size}\n".encode())
+            if path.name not in gone:
+                digest.update(f"{dataset}/{path.name}:{path.stat().st_size}\n".encode())
     return digest.hexdigest()[:12]

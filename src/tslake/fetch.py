@@ -13,11 +13,15 @@ from tslake.clock import SHANGHAI, parse_yyyymmdd, yyyymmdd
 from tslake.parts import Segment, conform, write_part
 from tslake.planner import Unit
 from tslake.registry import Dataset
+from tslake.suspensions import Suspensions
 from tslake.tushare_api import TushareClient, TushareError
 from tslake.universe import Universe
 from tslake.validate import ShortDay, check_values, short_days
 
 log = logging.getLogger(__name__)
+
+# Share of the exact expectation (listed minus suspended) a day may lack before it is short.
+EXACT_TOLERANCE = 0.005
 
 # Returns the codes listed on a day, to split a whole-market day that hit the row cap.
 ListedCodes = Callable[[str], list[str]]
@@ -114,15 +118,26 @@ def _check_market_days(
     days: list[str],
     universe: Universe,
     tolerance: float,
+    suspended: Suspensions | None,
 ) -> tuple[pd.DataFrame, list[ShortDay]]:
-    """Drop the rows of whole-market days that came back clearly short; return the rest and the short days."""
+    """Drop the rows of whole-market days that came back clearly short; return the rest and the short days.
+
+    Where `suspended` knows a day, the expectation is exact (listed minus suspended)
+    and only `EXACT_TOLERANCE` applies; otherwise `tolerance` covers unknown suspensions.
+    """
     date_column = dataset.date_column or "trade_date"
     if len(combined):
         counts = combined.groupby(date_column).size().to_dict()
     else:
         counts = {}
-    expected = {day: len(universe.listed_codes(day)) for day in days}
-    short = short_days(counts, expected, tolerance)
+    short: list[ShortDay] = []
+    for day in days:
+        listed = set(universe.listed_codes(day))
+        known = suspended.on(day) if suspended is not None else None
+        if known is None:
+            short += short_days(counts, {day: len(listed)}, tolerance)
+        else:
+            short += short_days(counts, {day: len(listed - known)}, EXACT_TOLERANCE)
     for item in short:
         log.warning(
             "接口 %s 交易日 %s 只返回 %d 行，预计约 %d 行：疑似尚未发布完整，本次不记为已覆盖，下次运行会重新下载。",
@@ -144,6 +159,7 @@ def fetch_unit(
     output: Path,
     universe: Universe,
     tolerance: float,
+    suspended: Suspensions | None = None,
 ) -> int:
     """Run every call of `unit`, check the rows, and write its part to `output`; return the rows written.
 
@@ -156,7 +172,8 @@ def fetch_unit(
     market_days: dict[str, list[Segment]] = {}
     for number, call in enumerate(unit.calls, start=1):
         frames += fetch_complete(client, dataset, dict(call.params), cap, universe.listed_codes)
-        if call.segment.symbols is None:
+        one_market_day = call.segment.symbols is None and call.segment.start == call.segment.end
+        if one_market_day and not dataset.sparse:
             market_days.setdefault(call.segment.start, []).append(call.segment)
         else:
             segments.append(call.segment)
@@ -181,7 +198,7 @@ def fetch_unit(
         combined = combined.drop_duplicates(subset=list(dataset.key), keep="first")
     if market_days:
         combined, short = _check_market_days(
-            combined, dataset, sorted(market_days), universe, tolerance
+            combined, dataset, sorted(market_days), universe, tolerance, suspended
         )
         short_set = {item.day for item in short}
         for day, day_segments in sorted(market_days.items()):

@@ -294,6 +294,22 @@ def lower_bound(missing: np.ndarray, cap: int, multi_code: bool) -> tuple[int, i
     return max(by_rows, best), best_k
 
 
+def _range_calls(missing: np.ndarray, days: np.ndarray) -> list[Call]:
+    """Return one whole-market call per run of consecutive days with anything missing.
+
+    For sparse datasets; an answer that reaches the row cap is split by halving its range.
+    """
+    calls = []
+    has_missing = missing.any(axis=0)
+    positions = np.flatnonzero(has_missing)
+    breaks = np.flatnonzero(np.diff(positions) > 1) + 1
+    for chunk in np.split(positions, breaks):
+        start, end = str(days[chunk[0]]), str(days[chunk[-1]])
+        rows = int(missing[:, chunk].sum())
+        calls.append(Call({"start_date": start, "end_date": end}, rows, Segment(None, start, end)))
+    return calls
+
+
 def _market_day_choices(
     missing_per_day: np.ndarray, listed_per_day: np.ndarray, day_hint: int
 ) -> list[np.ndarray | None]:
@@ -357,6 +373,8 @@ def plan_dataset(
     plan.last_missing = str(days[missing_days[-1]])
     plan.lower_bound, day_hint = lower_bound(missing, cap, dataset.multi_code)
 
+    if dataset.sparse and symbols is None:
+        return plan, _range_calls(missing, days), []
     listed_per_day = needed.sum(axis=0)
     missing_per_day = missing.sum(axis=0)
     # Market calls fetch every stock, so they only fit a whole-market group.

@@ -58,6 +58,9 @@ class Dataset:
     fixed_params: dict[str, str] = field(default_factory=dict)
     # Account points the API needs, as Tushare's documentation lists them (they can change).
     points: int = 2000
+    # Rows exist for few (symbol, day) pairs, so the whole market over a date range is one
+    # request; the planner then asks by date range, not by symbol or by single day.
+    sparse: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -203,6 +206,7 @@ SUSPEND_D = Dataset(
     # day's list is complete, not a documented time.
     publish_time=time(9, 30),
     points=2000,
+    sparse=True,
     description="每日停复牌信息",
     columns=_columns(
         ("ts_code", "string", "股票代码"),

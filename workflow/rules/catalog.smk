@@ -13,6 +13,8 @@ rule build_catalog:
         RUN_RECORD,
     log:
         f"{LOGS}/build_catalog-{RUN.key}.log",
+    benchmark:
+        f"{STATE}/benchmarks/{RUN.key}/build_catalog.tsv"
     conda:
         "../envs/tslake.yaml"
     message:

@@ -5,6 +5,7 @@ Parsing must stay cheap (it runs again in every job): no API call, no row read.
 """
 
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from tslake.config import ConfigError, load_settings
@@ -34,11 +35,25 @@ if MAIN_PROCESS:
 HANDLES = {}
 
 
+@lru_cache(maxsize=4)
+def plan_units(plan_file):
+    """Return the units of a plan file, read once per process."""
+    return read_plan(Path(plan_file).parent)["units"]
+
+
 def planned_parts(wildcards):
     """Return the part of every unit in this run's plan (the one aggregation point)."""
-    plan_file = checkpoints.plan.get().output.plan
-    units = read_plan(Path(plan_file).parent)["units"]
+    units = plan_units(checkpoints.plan.get().output.plan)
     return [f"{DATA}/{unit['dataset']}/{unit['unit_id']}.parquet" for unit in units]
+
+
+def fetch_inputs(wildcards):
+    """Return a unit's file, plus this run's suspend_d parts when the group has suspend_d:
+    the completeness check of the other datasets counts suspended stocks from them."""
+    inputs = [f"{PLAN_DIR}/units/{wildcards.dataset}/{wildcards.unit}.json"]
+    if wildcards.dataset != "suspend_d" and "suspend_d" in DAILY_DATASETS:
+        inputs += [path for path in planned_parts(wildcards) if "/suspend_d/" in path]
+    return inputs
 
 
 onstart:

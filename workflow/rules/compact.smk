@@ -12,6 +12,8 @@ rule compact:
         f"{STATE}/compactions/{RUN.key}.json",
     log:
         f"{LOGS}/compact-{RUN.key}.log",
+    benchmark:
+        f"{STATE}/benchmarks/{RUN.key}/compact.tsv"
     conda:
         "../envs/tslake.yaml"
     resources:

@@ -4,11 +4,13 @@
 # Run one unit's API calls and write its rows and coverage as one Parquet part.
 rule fetch_unit:
     input:
-        f"{PLAN_DIR}/units/{{dataset}}/{{unit}}.json",
+        fetch_inputs,
     output:
         f"{DATA}/{{dataset}}/{{unit}}.parquet",
     log:
         f"{LOGS}/fetch/{{dataset}}/{{unit}}.log",
+    benchmark:
+        f"{STATE}/benchmarks/{RUN.key}/fetch-{{dataset}}-{{unit}}.tsv"
     wildcard_constraints:
         dataset="|".join(DAILY_DATASETS) or "none",
         unit=r"[ms]\d{8}-\d{8}-[0-9a-f]{10}",

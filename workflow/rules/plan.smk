@@ -12,6 +12,8 @@ checkpoint plan:
         summary=f"{PLAN_DIR}/summary.txt",
     log:
         f"{LOGS}/plan-{RUN.key}.log",
+    benchmark:
+        f"{STATE}/benchmarks/{RUN.key}/plan.tsv"
     localrule: True
     conda:
         "../envs/tslake.yaml"
