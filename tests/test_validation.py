@@ -130,3 +130,39 @@ def test_validate_clean_lake(lake_factory, market):
             assert f"{name}：" in check.stdout
         assert check.stdout.count("未发现问题") == 3
         assert isinstance(view(lake, "daily"), pd.DataFrame)
+
+
+def test_suspend_d_makes_expectation_exact(lake_factory, market):
+    codes = sorted(set(market.table("daily").query(f"trade_date == '{DAY}'")["ts_code"]))[:2]
+    fault = {"kind": "drop_symbols", "api": "daily", "codes": codes, "match": {"trade_date": DAY}}
+    datasets = ["daily", "adj_factor", "daily_basic", "suspend_d"]
+    with start_server(ServerConfig(now=NOW), source=market) as server:
+        lake = make_lake(
+            lake_factory,
+            "suspend",
+            server,
+            group="exact",
+            groups={"exact": {"datasets": datasets, "symbols": "all"}},
+        )
+        run(lake)
+        suspend_calls = [call for call in server.calls if call.api == "suspend_d"]
+        assert suspend_calls
+        assert all("ts_code" not in call.params for call in suspend_calls)
+        server.set_now(UPDATE)
+        server.add_fault(fault)
+        result = run(lake, now=UPDATE)
+        # Two missing stocks out of about 40 are within the 20% tolerance, but not within
+        # the exact expectation that suspend_d allows.
+        assert f"daily 交易日 {DAY} 预计约" in result.stdout
+        before = len(server.calls)
+        run(lake, now=UPDATE)
+        again = [call for call in server.calls[before:] if call.api == "daily"]
+        assert [call.params.get("trade_date") for call in again] == [DAY]
+        assert_lake_equals(lake, market, end=DAY)
+        suspended = lake.query(f"SELECT count(*) AS n FROM suspend_d WHERE trade_date <= '{DAY}'")[
+            "n"
+        ][0]
+        want = market.table("suspend_d")
+        assert suspended == int(
+            ((want["trade_date"] >= "20240401") & (want["trade_date"] <= DAY)).sum()
+        )

@@ -132,7 +132,7 @@ def _check_market_days(
         counts = {}
     short: list[ShortDay] = []
     for day in days:
-        listed = set(universe.listed_codes(day))
+        listed = universe.trading_codes(day)
         known = suspended.on(day) if suspended is not None else None
         if known is None:
             short += short_days(counts, {day: len(listed)}, tolerance)

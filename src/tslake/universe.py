@@ -40,6 +40,8 @@ class Universe:
     codes: np.ndarray  # of str, sorted
     list_dates: np.ndarray  # of str; earliest day the symbol can trade
     delist_dates: np.ndarray  # of str; FAR_FUTURE when still listed
+    # True for list_status P (paused): listed, but without trading rows once paused.
+    paused: np.ndarray | None = None
 
     def days_between(self, start: str, end: str) -> np.ndarray:
         low = np.searchsorted(self.open_days, start, side="left")
@@ -50,6 +52,17 @@ class Universe:
         mask = (self.list_dates <= day) & (self.delist_dates >= day)
         return self.codes[mask].tolist()
 
+    def trading_codes(self, day: str) -> set[str]:
+        """Return the codes expected to have rows on `day`: listed and not paused.
+
+        stock_basic has no pause date, so a paused stock is left out on every day;
+        the expectation is then slightly low for days before its pause.
+        """
+        mask = (self.list_dates <= day) & (self.delist_dates >= day)
+        if self.paused is not None:
+            mask &= ~self.paused
+        return set(self.codes[mask].tolist())
+
 
 def load_universe(data_dir: Path) -> Universe:
     """Read the newest `trade_cal` and `stock_basic` snapshots (only the columns needed)."""
@@ -58,7 +71,8 @@ def load_universe(data_dir: Path) -> Universe:
     ).to_pandas()
     open_days = np.array(sorted(calendar.loc[calendar["is_open"] == 1, "cal_date"]), dtype=object)
     basics = pq.read_table(
-        latest_snapshot(data_dir, "stock_basic"), columns=["ts_code", "list_date", "delist_date"]
+        latest_snapshot(data_dir, "stock_basic"),
+        columns=["ts_code", "list_date", "delist_date", "list_status"],
     ).to_pandas()
     valid = basics["ts_code"].map(lambda code: bool(CODE_PATTERN.match(str(code))))
     if not valid.all():
@@ -74,4 +88,5 @@ def load_universe(data_dir: Path) -> Universe:
         codes=basics["ts_code"].astype(str).to_numpy(dtype=object),
         list_dates=list_dates,
         delist_dates=delist_dates,
+        paused=(basics["list_status"] == "P").to_numpy(dtype=bool),
     )
