@@ -62,10 +62,9 @@ class Lake:
     def data(self) -> Path:
         return self.folder / "data"
 
-    def snakemake(
-        self, *args: str, check: bool = True, env: dict[str, str] | None = None, **config: Any
-    ) -> Run:
-        command = [
+    def command(self, *args: str) -> list[str]:
+        """Return the `snakemake` command line for this lake, with extra arguments."""
+        return [
             sys.executable,
             "-m",
             "snakemake",
@@ -79,6 +78,11 @@ class Lake:
             "2",
             *args,
         ]
+
+    def snakemake(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None, **config: Any
+    ) -> Run:
+        command = self.command(*args)
         if config:
             command += ["--config", *(f"{key}={value}" for key, value in config.items())]
         environment = {**os.environ, **(env or {})}

@@ -6,13 +6,12 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 
 import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
-from conftest import REPO, Lake
+from conftest import Lake
 
 KILLS = 20
 NOW = "2024-06-14T20:00"
@@ -25,21 +24,8 @@ SETTINGS = {
 
 
 def start(lake: Lake) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(lake.folder),
-        "--configfile",
-        str(lake.folder / "config.yaml"),
-        "--cores",
-        "2",
-    ]
     return subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        lake.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
 
 

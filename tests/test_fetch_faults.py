@@ -286,29 +286,13 @@ def test_answer_at_cap_is_split(market):
 
 def test_second_run_exits_while_first_runs(lake_factory, market):
     import subprocess
-    import sys
     import time
-
-    from conftest import REPO
 
     faults = [{"kind": "delay", "api": "daily", "seconds": 12, "times": 1}]
     with start_server(ServerConfig(now=NOW, faults=faults), source=market) as server:
         lake = make_lake(lake_factory, "overlap", server, timeout=30)
-        command = [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(lake.folder),
-            "--configfile",
-            str(lake.folder / "config.yaml"),
-            "--cores",
-            "2",
-        ]
         first = subprocess.Popen(
-            command,
+            lake.command(),
             env={**os.environ, "TUSHARE_TOKEN": TOKEN},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

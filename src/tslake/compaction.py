@@ -6,9 +6,9 @@ history and one day's cross section each touch few row groups. A period file
 keeps the coverage of everything it merged, clipped to its period, and lists the
 files it replaces in its metadata.
 
-Atomicity: all new period files are first written under temporary names; then a
-journal naming the renames is written (one atomic rename), the renames are
-applied and the journal is removed. A run killed before the journal leaves only
+Atomicity: all new period files are first written under temporary names. Then a
+journal naming the renames is written with one atomic rename, the renames are
+applied, and the journal is removed. A run killed before the journal leaves only
 temporary files (removed at the next start); one killed after it is finished by
 `recover` at the next start. Replaced files stay on disk, ignored, until the next
 run starts, so a reader still using the previous catalog keeps valid files.
@@ -181,7 +181,7 @@ def compact_dataset(data_dir: Path, dataset: Dataset, today: str) -> dict[str, i
             path.unlink()
         spill_dir.rmdir()
     _commit(data_dir, dataset.name, renames, replaced)
-    log.info("%s：合并 %d 个文件为 %d 个时段文件", dataset.name, len(sources), len(targets))
+    log.info("%s：把 %d 个文件重新整理为 %d 个按年或按月的时段文件", dataset.name, len(sources), len(targets))
     return {"sources": len(sources), "periods": len(targets)}
 
 
@@ -237,7 +237,7 @@ def _journal_path(data_dir: Path) -> Path:
 
 
 def replaced_index_path(data_dir: Path) -> Path:
-    """The list of files that period files replaced, read cheaply when the Snakefile is parsed."""
+    """Return the path of the index of replaced files, which Snakefile parsing reads cheaply."""
     return data_dir / ".tslake" / "replaced.json"
 
 

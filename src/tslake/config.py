@@ -109,6 +109,8 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
         return f"配置项 {key} 的值 {value!r} 无效：应为 {choices} 之一。"
     if error.validator == "required":
         return f"缺少配置项：{error.message}。请在 config/config.yaml 中补上。"
+    if error.validator == "type" and value is None:
+        return f"配置项 {key} 不能为空。请填写后重试。"
     if error.validator == "type":
         kinds = (
             error.validator_value

@@ -1,4 +1,4 @@
-"""What the main Snakemake process does when a run starts, succeeds or fails."""
+"""Hooks of the main Snakemake process: run start, success and failure."""
 
 from __future__ import annotations
 
@@ -66,4 +66,4 @@ def fail_run(handles: RunHandles | None, settings: Settings, plan_dir: str, logs
     if handles is None:
         return
     stop_local_server(settings, handles.server)
-    report_failed_run(settings, plan_dir, logs_dir)
+    report_failed_run(settings, plan_dir, logs_dir, handles.started)

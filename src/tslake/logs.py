@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 from tslake.config import ConfigError
+from tslake.parts import PartError
 from tslake.tushare_api import TushareError
 from tslake.universe import ReferenceMissingError
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-EXPECTED_ERRORS = (TushareError, ConfigError, ReferenceMissingError)
+EXPECTED_ERRORS = (TushareError, ConfigError, ReferenceMissingError, PartError)
 
 
 def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO) -> None:
@@ -26,6 +27,10 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
     previous = sys.excepthook
 
     def log_uncaught(kind, value, traceback):  # type: ignore[no-untyped-def]
+        if isinstance(value, EXPECTED_ERRORS):
+            # A failure its message explains: one line, no traceback.
+            logging.getLogger("tslake").error("%s", value)
+            return
         logging.getLogger("tslake").critical(
             "未处理的错误：%s", value, exc_info=(kind, value, traceback)
         )

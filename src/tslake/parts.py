@@ -130,12 +130,24 @@ def write_part(
         temporary.unlink(missing_ok=True)
 
 
+class PartError(ValueError):
+    """A file in the data folder that is not a readable tslake part; the message names it."""
+
+
 def read_part_info(path: Path) -> PartInfo:
-    """Read a part's coverage from its footer, without reading any rows."""
-    metadata = pq.read_metadata(path)
+    """Read a part's coverage from its footer, without reading any rows.
+
+    Raises PartError naming the file when it is damaged or not a tslake part.
+    """
+    try:
+        metadata = pq.read_metadata(path)
+    except (OSError, pa.ArrowInvalid) as error:
+        raise PartError(
+            f"数据文件 {path} 已损坏，无法读取（{error}）：请删除它，下次运行会重新下载它包含的数据。"
+        ) from error
     raw = (metadata.metadata or {}).get(METADATA_KEY)
     if raw is None:
-        raise ValueError(
+        raise PartError(
             f"{path} 不是 tslake 写入的数据文件（缺少 tslake 元数据）：请删除或移走它。"
         )
     meta = json.loads(raw)

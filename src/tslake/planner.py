@@ -374,7 +374,10 @@ def plan_dataset(
     plan.lower_bound, day_hint = lower_bound(missing, cap, dataset.multi_code)
 
     if dataset.sparse and symbols is None:
-        return plan, _range_calls(missing, days), []
+        calls = _range_calls(missing, days)
+        # Rows are few, so the bound is one call per run of missing days.
+        plan.lower_bound = len(calls)
+        return plan, calls, []
     listed_per_day = needed.sum(axis=0)
     missing_per_day = missing.sum(axis=0)
     # Market calls fetch every stock, so they only fit a whole-market group.

@@ -40,6 +40,9 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
     universe = load_universe(settings.data_dir)
     open_days = universe.open_days.tolist()
     ends = end_dates(settings, open_days, now)
+    warnings = _plan_warnings(settings, universe, ends)
+    for line in warnings:
+        log.warning("%s", line)
     work: list[tuple[DatasetPlan, list, list]] = []
     for name in settings.daily_datasets:
         dataset = DATASETS[name]
@@ -72,9 +75,42 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
         "end_dates": ends,
         "datasets": [_plan_figures(plan, settings) for plan in plans],
         "units": [unit.to_json() for plan in plans for unit in plan.units],
+        "warnings": warnings,
     }
     _write_plan(plan_dir, document, plans)
     return document
+
+
+def _plan_warnings(settings: Settings, universe, ends: dict[str, str | None]) -> list[str]:
+    """Return Chinese warnings about settings that make the plan do less than a user may expect."""
+    warnings = []
+    if settings.symbols is not None:
+        unknown = sorted(set(settings.symbols) - set(universe.codes.tolist()))
+        if unknown:
+            warnings.append(
+                f"任务组 {settings.group} 中的代码不在 stock_basic 中，已忽略：{'、'.join(unknown)}。"
+            )
+    today = max((end for end in ends.values() if end), default="")
+    if today and settings.start_date > today:
+        warnings.append(
+            f"start_date {settings.start_date} 晚于最新已发布的交易日 {today}：本次没有需要下载的数据。"
+        )
+    for name, end in ends.items():
+        newest = max(
+            (
+                segment.end
+                for part in read_parts(settings.data_dir, name)
+                for segment in part.segments
+            ),
+            default="",
+        )
+        if end and newest > end:
+            warnings.append(
+                f"now 早于数据湖中 {name} 已有的最新日期 {newest}：数据湖不会回退，"
+                "只会补齐到 now 为止缺少的部分。若要重现过去某天的状态，请用另一个 data_dir。"
+            )
+            break
+    return warnings
 
 
 def _plan_figures(plan: DatasetPlan, settings: Settings) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tslake.catalog import build_catalog
 from tslake.config import Settings
-from tslake.parts import read_part_info
+from tslake.parts import PartError, read_part_info
 from tslake.planning import read_plan
 from tslake.summary import format_run_summary
 from tslake.validate import FINDING_NAMES
@@ -101,29 +101,32 @@ def _last_error(log_file: Path) -> str:
     return lines[-1].split(": ", 1)[-1]
 
 
-def report_failed_run(settings: Settings, plan_dir: str, logs_dir: str) -> None:
-    """After a failed run: rebuild the catalog over the parts that exist and list the failed units.
-
-    Datasets whose units succeeded are then queryable even though another dataset failed.
-    """
-    plan_path = Path(plan_dir) / "plan.json"
+def report_failed_run(settings: Settings, plan_dir: str, logs_dir: str, since: float) -> None:
+    """After a failed run: list the failed steps with their errors, and rebuild the catalog over
+    the parts that exist, so datasets whose units succeeded are queryable."""
     lines = ["本次运行未全部完成。"]
+    plan_path = Path(plan_dir) / "plan.json"
+    failed_units: set[Path] = set()
     if plan_path.exists():
-        document = read_plan(Path(plan_dir))
-        failed = [
-            unit
-            for unit in document["units"]
-            if not (settings.data_dir / unit["dataset"] / f"{unit['unit_id']}.parquet").exists()
-        ]
-        for unit in failed:
-            log_file = Path(logs_dir) / "fetch" / unit["dataset"] / f"{unit['unit_id']}.log"
-            lines.append(f"  失败单元 {unit['dataset']}/{unit['unit_id']}：{_last_error(log_file)}")
-        if settings.catalog_path.parent.exists():
+        for unit in read_plan(Path(plan_dir))["units"]:
+            if not (settings.data_dir / unit["dataset"] / f"{unit['unit_id']}.parquet").exists():
+                failed_units.add(
+                    Path(logs_dir) / "fetch" / unit["dataset"] / f"{unit['unit_id']}.log"
+                )
+    for log_file in sorted(Path(logs_dir).rglob("*.log")):
+        if log_file.stat().st_mtime < since:
+            continue
+        error = _last_error(log_file)
+        if log_file in failed_units:
+            unit = f"{log_file.parent.name}/{log_file.stem}"
+            lines.append(f"  失败单元 {unit}：{error}")
+        elif not error.startswith("详见"):
+            lines.append(f"  {log_file.stem} 失败：{error}")
+    if plan_path.exists():
+        try:
             build_catalog(settings.data_dir, settings.catalog_path)
             lines.append("目录 metadata.db 已按已下载的数据重建；其他数据集照常可用。")
-    else:
-        reference_log = sorted(Path(logs_dir).glob("refresh_reference-*.log"))
-        if reference_log:
-            lines.append(f"  参考数据刷新失败：{_last_error(reference_log[-1])}")
+        except PartError as error:
+            lines.append(f"目录 metadata.db 未能重建：{error}")
     lines.append("问题解决后重新运行 snakemake，只会下载仍然缺失的部分。")
     print("\n".join(lines), flush=True)

@@ -133,9 +133,19 @@ def run_context(settings: Settings, raw_config: dict) -> RunContext:
             "key": context.key,
             "base": base,
             "data_dir": str(settings.data_dir),
+            "main_pid": os.getpid(),
         }
     )
     return context
+
+
+def main_pid() -> int | None:
+    """Return the PID of the main Snakemake process of this run, when known."""
+    stored = os.environ.get(RUN_ENV)
+    if not stored:
+        return None
+    value = json.loads(stored).get("main_pid")
+    return int(value) if value else None
 
 
 def is_main_process() -> bool:
@@ -158,6 +168,7 @@ def make_client(settings: Settings, label: str) -> TushareClient:
         ),
         points={dataset.api: dataset.points for dataset in DATASETS.values()},
         label=label,
+        watch_pid=main_pid(),
     )
 
 
@@ -173,6 +184,14 @@ def source_identity(settings: Settings) -> dict[str, object]:
     return {"source": "tushare"}
 
 
+def _describe(identity: dict[str, object]) -> str:
+    if identity.get("source") == "sim":
+        return f"模拟市场（{identity.get('symbols')} 只股票，随机种子 {identity.get('seed')}）"
+    if identity.get("source") == "replay":
+        return f"回放目录 {identity.get('replay_dir')}"
+    return " Tushare"
+
+
 def check_source(settings: Settings) -> None:
     """Raise ConfigError when the data folder was filled from another source."""
     path = settings.state_dir / "source.json"
@@ -182,7 +201,8 @@ def check_source(settings: Settings) -> None:
     wanted = source_identity(settings)
     if recorded != wanted:
         raise ConfigError(
-            f"数据目录 {settings.data_dir} 中的数据来自 {recorded}，而本次配置的来源是 {wanted}："
+            f"数据目录 {settings.data_dir} 中的数据来自{_describe(recorded)}，"
+            f"而本次配置的来源是{_describe(wanted)}："
             "混合不同来源的数据会让数据湖出错。请用 --config data_dir=另一个目录，"
             "或删除该目录后重新下载。"
         )

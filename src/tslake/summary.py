@@ -12,6 +12,7 @@ def _minutes(calls: int, per_minute: int) -> float:
 def format_plan_summary(document: dict[str, Any]) -> str:
     """Return the plan summary: per dataset units, symbols, dates, calls and minutes, then totals."""
     lines = [f"数据更新计划（任务组 {document['group']}，时间 {document['now']} 上海时间）"]
+    lines += [f"注意：{warning}" for warning in document.get("warnings", [])]
     rows = document["datasets"]
     if not any(row["units"] for row in rows):
         lines.append("无缺失数据：数据湖已是最新，本次不会调用任何数据接口。")

@@ -16,7 +16,7 @@ class Suspensions:
     def __init__(self, data_dir: Path, days: list[str]) -> None:
         parts = read_parts(data_dir, "suspend_d")
         day_array = np.array(sorted(set(days)), dtype=object)
-        # Only whole-market coverage says "no other stock was suspended that day".
+        # Only whole-market coverage shows that no other stock was suspended that day.
         market = [
             part for part in parts if any(segment.symbols is None for segment in part.segments)
         ]

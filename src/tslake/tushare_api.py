@@ -140,6 +140,7 @@ class TushareClient:
         policy: RetryPolicy | None = None,
         points: Mapping[str, int] | None = None,
         label: str = "",
+        watch_pid: int | None = None,
     ) -> None:
         self._api = tushare.pro_api(token, timeout=timeout)
         # The package keeps its endpoint in a name-mangled class attribute and has no setting for it.
@@ -150,6 +151,8 @@ class TushareClient:
         self.policy = policy or RetryPolicy()
         self._points = points or {}
         self.label = label
+        # A job whose Snakemake process was killed stops instead of calling on beside the next run.
+        self._watch_pid = watch_pid
         self.calls = 0
 
     def _limiter(self, api: str) -> SharedRateLimiter | None:
@@ -160,7 +163,18 @@ class TushareClient:
             self._limiters[api] = SharedRateLimiter(self._limiter_folder, api, limit)
         return self._limiters[api]
 
+    def _check_parent(self) -> None:
+        if self._watch_pid is None:
+            return
+        try:
+            os.kill(self._watch_pid, 0)
+        except ProcessLookupError:
+            raise TushareError(
+                f"{self.label}：Snakemake 主进程（{self._watch_pid}）已退出，本作业停止，不再调用接口。"
+            ) from None
+
     def _call_once(self, api: str, params: Mapping[str, str], fields: list[str]) -> pd.DataFrame:
+        self._check_parent()
         limiter = self._limiter(api)
         if limiter is not None:
             limiter.acquire()

@@ -19,6 +19,6 @@ rule compact:
     resources:
         mem_mb=4096,
     message:
-        "合并小文件"
+        "把小文件整理为按年、按月的时段文件"
     script:
         "../../scripts/compact_lake.py"
