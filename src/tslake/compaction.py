@@ -181,7 +181,12 @@ def compact_dataset(data_dir: Path, dataset: Dataset, today: str) -> dict[str, i
             path.unlink()
         spill_dir.rmdir()
     _commit(data_dir, dataset.name, renames, replaced)
-    log.info("%s：把 %d 个文件重新整理为 %d 个按年或按月的时段文件", dataset.name, len(sources), len(targets))
+    log.info(
+        "%s：把 %d 个文件重新整理为 %d 个按年或按月的时段文件",
+        dataset.name,
+        len(sources),
+        len(targets),
+    )
     return {"sources": len(sources), "periods": len(targets)}
 
 
