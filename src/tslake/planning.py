@@ -19,10 +19,11 @@ from tslake.clock import SHANGHAI, last_published_day
 from tslake.config import Settings
 from tslake.consistency import read_retractions
 from tslake.coverage import read_parts
+from tslake.parts import PartInfo
 from tslake.planner import DatasetPlan, Unit, calls_per_unit, pack, plan_dataset
 from tslake.registry import DATASETS
 from tslake.summary import format_plan_summary
-from tslake.universe import load_universe
+from tslake.universe import Universe, load_universe
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,10 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
     universe = load_universe(settings.data_dir)
     open_days = universe.open_days.tolist()
     ends = end_dates(settings, open_days, now)
-    warnings = _plan_warnings(settings, universe, ends)
+    parts_by_dataset = {
+        name: read_parts(settings.data_dir, name) for name in settings.daily_datasets
+    }
+    warnings = _plan_warnings(settings, universe, ends, parts_by_dataset)
     for line in warnings:
         log.warning("%s", line)
     work: list[tuple[DatasetPlan, list, list]] = []
@@ -50,7 +54,7 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
         if end is None or end < settings.start_date:
             work.append((DatasetPlan(name, settings.start_date, end or "", []), [], []))
             continue
-        parts = read_parts(settings.data_dir, name)
+        parts = parts_by_dataset[name]
         work.append(
             plan_dataset(
                 dataset,
@@ -81,7 +85,12 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
     return document
 
 
-def _plan_warnings(settings: Settings, universe, ends: dict[str, str | None]) -> list[str]:
+def _plan_warnings(
+    settings: Settings,
+    universe: Universe,
+    ends: dict[str, str | None],
+    parts_by_dataset: dict[str, list[PartInfo]],
+) -> list[str]:
     """Return Chinese warnings about settings that make the plan do less than a user may expect."""
     warnings = []
     if settings.symbols is not None:
@@ -97,11 +106,7 @@ def _plan_warnings(settings: Settings, universe, ends: dict[str, str | None]) ->
         )
     for name, end in ends.items():
         newest = max(
-            (
-                segment.end
-                for part in read_parts(settings.data_dir, name)
-                for segment in part.segments
-            ),
+            (segment.end for part in parts_by_dataset[name] for segment in part.segments),
             default="",
         )
         if end and newest > end:
