@@ -1,10 +1,10 @@
 """Benchmark the workflow on the simulated whole market against a per-symbol design.
 
-Runs, in one invocation, the scenarios cold backfill, no-op run and one-day
-update through the real `snakemake` command with the local server, and prints
-for each: API calls, Snakemake jobs, wall time, peak memory of any job, and the
-ratio of API calls to a per-symbol downloader (one start_date call per symbol
-and dataset). Then it times two queries on the compacted lake against the same
+Runs the scenarios cold backfill, no-op run and one-day update in one
+invocation, through the real `snakemake` command with the local server. For
+each it prints API calls, Snakemake jobs, wall time and the peak memory of any
+job. It also prints the ratio of API calls to a per-symbol downloader, which
+makes one start_date call per symbol and dataset. Then it times two queries on the compacted lake against the same
 rows laid out as one Parquet file per symbol.
 
     python bench/lake_bench.py            # reduced history (2024 only), a few minutes

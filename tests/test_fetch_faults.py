@@ -297,7 +297,7 @@ def test_second_run_exits_while_first_runs(lake_factory, market):
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        # The server logs a call when it answers, so wait for the fetch jobs to start instead.
+        # The server logs a call only after responding, so wait for the fetch jobs to start instead.
         deadline = time.monotonic() + 60
         while not (lake.data / "daily").is_dir() and not list((lake.data / "adj_factor").glob("*")):
             assert time.monotonic() < deadline, "the first run never started fetching"

@@ -103,8 +103,8 @@ def test_replay_calendar_is_complete(replayed, source):
 
 def test_replay_suspension_gap_not_refetched(replayed):
     # The recording lacks adj_factor and daily_basic rows for most daily rows, so the
-    # consistency check asks for them again a bounded number of times, then stops.
-    # daily itself, suspension gaps included, is never asked again.
+    # consistency check requests them again a bounded number of times, then stops.
+    # daily itself, suspension gaps included, is never requested again.
     for _ in range(4):
         before = len(replayed.calls())
         replayed.snakemake()

@@ -2,7 +2,7 @@
 
 Each test serves one upstream data fault on the update day (2024-06-17) from
 an in-process local server, runs the real workflow, and checks the report and
-the lake; most then heal the fault and check that the next run repairs it.
+the lake. Most tests then heal the fault and check that the next run repairs it.
 """
 
 from __future__ import annotations

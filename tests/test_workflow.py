@@ -160,7 +160,7 @@ def test_listing_delisting_suspension(cold, market, tmp_path):
             assert call["params"]["start_date"] <= delist_date, (code, call)
             if codes == [code]:
                 assert call["params"]["end_date"] <= delist_date, (code, call)
-    # An update run asks nothing per symbol, so suspended stocks are not asked again.
+    # An update run makes no per-symbol request, so suspended stocks are not requested again.
     update = copy_lake(lake, tmp_path / "suspended")
     before = len(update.calls())
     update.snakemake(now="2024-06-17T20:00")

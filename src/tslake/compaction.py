@@ -8,10 +8,11 @@ files it replaces in its metadata.
 
 Atomicity: all new period files are first written under temporary names. Then a
 journal naming the renames is written with one atomic rename, the renames are
-applied, and the journal is removed. A run killed before the journal leaves only
-temporary files (removed at the next start); one killed after it is finished by
-`recover` at the next start. Replaced files stay on disk, ignored, until the next
-run starts, so a reader still using the previous catalog keeps valid files.
+applied, and the journal is removed. A run killed before the journal was written
+leaves only temporary files, which the next start removes. A run killed after it is
+finished by `recover` at the next start. Replaced files stay on disk, ignored, until
+the run that replaced them has swapped in its new catalog, so a reader of the
+previous catalog keeps valid files for the whole run.
 """
 
 from __future__ import annotations
@@ -141,6 +142,7 @@ def compact_dataset(data_dir: Path, dataset: Dataset, today: str) -> dict[str, i
     sources = choose_sources(parts, today)
     if not sources:
         return {"sources": 0, "periods": 0}
+
     targets: set[Period] = set()
     for source in sources:
         targets |= _periods_of_segments(source.segments, today)
@@ -151,6 +153,9 @@ def compact_dataset(data_dir: Path, dataset: Dataset, today: str) -> dict[str, i
         if part.scope == "period" and part not in sources:
             if Period(part.notes["period"]) in targets:
                 sources.append(part)
+
+    # Each source is read once and its rows are spilled to one unsorted file per period;
+    # each period is then sorted on its own, so memory stays at one period's rows.
     folder = data_dir / dataset.name
     spill_dir = folder / f".spill-{uuid.uuid4().hex}.tmp"
     spill_dir.mkdir()
@@ -180,6 +185,7 @@ def compact_dataset(data_dir: Path, dataset: Dataset, today: str) -> dict[str, i
         for path in spill_dir.glob("*"):
             path.unlink()
         spill_dir.rmdir()
+
     _commit(data_dir, dataset.name, renames, replaced)
     log.info(
         "%s：把 %d 个文件重新整理为 %d 个按年或按月的时段文件",

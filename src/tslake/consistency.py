@@ -1,7 +1,7 @@
 """Consistency across datasets: every (symbol, day) in `daily` must also be in `adj_factor` and `daily_basic`.
 
 A pair that a dataset's parts claim to cover but whose row is missing is
-retracted: the planner treats it as missing again, so the next run asks for
+retracted: the planner treats it as missing again, so the next run requests
 that day once more. A pair still missing after `MAX_ATTEMPTS` fetches is only
 reported, so one gap upstream does not cost a call on every run forever.
 """

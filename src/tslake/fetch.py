@@ -122,7 +122,7 @@ def _check_market_days(
 ) -> tuple[pd.DataFrame, list[ShortDay]]:
     """Drop the rows of whole-market days that came back clearly short; return the rest and the short days.
 
-    Where `suspended` knows a day, the expectation is exact (listed minus suspended)
+    Where `suspended` covers a day, the expectation is exact (listed minus suspended)
     and only `EXACT_TOLERANCE` applies; otherwise `tolerance` covers unknown suspensions.
     """
     date_column = dataset.date_column or "trade_date"
@@ -165,7 +165,7 @@ def fetch_unit(
 
     Nothing is written unless every call succeeded, so a failed unit leaves no
     part. Whole-market days that came back clearly short are left out of the
-    part and its coverage, so the next run asks for them again.
+    part and its coverage, so the next run requests them again.
     """
     frames: list[pd.DataFrame] = []
     segments = []

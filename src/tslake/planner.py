@@ -6,8 +6,8 @@ so holes anywhere in history are found, not only the tail.
 
 Two kinds of call fill them:
 
-* a market call asks for one trading day of every stock (`trade_date=`), and
-* a symbol call asks for some codes over a date range (`ts_code=` plus dates).
+* a market call requests one trading day of every stock (`trade_date=`), and
+* a symbol call requests some codes over a date range (`ts_code=` plus dates).
 
 The planner tries a few ways to split the missing pairs between the two and
 keeps the one with the fewest calls (ties go to fewer jobs), then packs calls
@@ -87,7 +87,7 @@ class DatasetPlan:
     symbols: int = 0
     first_missing: str | None = None
     last_missing: str | None = None
-    # Fewest calls the row cap allows for the missing pairs: ceil(pairs / (cap - 1)).
+    # Minimum calls the row cap allows for the missing pairs (see `lower_bound`).
     lower_bound: int = 0
 
     @property
@@ -159,8 +159,8 @@ def _residual_runs(
             run_first, run_last = int(chunk[0]), int(chunk[-1])
             # Days before listing and after delisting hold no rows, so a request may include them.
             elastic_first = 0 if run_first == first[row] else run_first
-            # A delisted stock may share a code list whose range runs past its delisting, since
-            # it has no rows there; no call covers only days after its delisting.
+            # A delisted stock may share a code list whose range runs past its delisting,
+            # because it has no rows there. No call covers only days after its delisting.
             elastic_last = day_count - 1 if run_last == last[row] else run_last
             runs.append(
                 _Run(int(row), run_first, run_last, len(chunk), elastic_first, elastic_last)
@@ -272,9 +272,9 @@ def lower_bound(missing: np.ndarray, cap: int, multi_code: bool) -> tuple[int, i
     """Return a lower bound on the calls any plan needs for the missing pairs, and a day-call count.
 
     No call returns more than cap - 1 usable rows. Where the API takes one
-    code per call, a call covers one code's days or one whole day, so a plan
-    with k day calls still needs ceil(remaining / (cap - 1)) calls per code;
-    the bound is the smallest such total over k, and that k is returned as a
+    code per call, a call covers one code's days or one whole day. A plan with
+    k day calls then still needs ceil(remaining / (cap - 1)) calls per code.
+    The bound is the smallest such total over k, and that k is returned as a
     hint for how many whole-market days a good plan uses.
     """
     limit = cap - 1
@@ -297,7 +297,7 @@ def lower_bound(missing: np.ndarray, cap: int, multi_code: bool) -> tuple[int, i
 def _range_calls(missing: np.ndarray, days: np.ndarray) -> list[Call]:
     """Return one whole-market call per run of consecutive days with anything missing.
 
-    For sparse datasets; an answer that reaches the row cap is split by halving its range.
+    Used for sparse datasets. A response that reaches the row cap is split by halving its range.
     """
     calls = []
     has_missing = missing.any(axis=0)

@@ -58,8 +58,8 @@ class Dataset:
     fixed_params: dict[str, str] = field(default_factory=dict)
     # Account points the API needs, as Tushare's documentation lists them (they can change).
     points: int = 2000
-    # Rows exist for few (symbol, day) pairs, so the whole market over a date range is one
-    # request; the planner then asks by date range, not by symbol or by single day.
+    # Rows exist for few (symbol, day) pairs, so the whole market over a date range fits
+    # one request. The planner then requests date ranges, not symbols or single days.
     sparse: bool = False
 
     @property

@@ -1,4 +1,4 @@
-"""What every job of one invocation must agree on: the clock, the plan key, the server URL.
+"""The run context that every job of one invocation shares: the clock, the plan key, the server URL.
 
 The Snakefile is parsed again in every job process. The first parse, in the
 main Snakemake process, computes the run context and stores it in the

@@ -55,8 +55,8 @@ class Universe:
     def trading_codes(self, day: str) -> set[str]:
         """Return the codes expected to have rows on `day`: listed and not paused.
 
-        stock_basic has no pause date, so a paused stock is left out on every day;
-        the expectation is then slightly low for days before its pause.
+        stock_basic has no pause date, so a paused stock is left out on every day.
+        The expectation is then slightly low for days before its pause.
         """
         mask = (self.list_dates <= day) & (self.delist_dates >= day)
         if self.paused is not None:

@@ -4,7 +4,7 @@
   symbols (minus known suspensions) is a half-published day.
 * Values: rows that break basic invariants (high < low, close outside
   [low, high], negative volume, non-positive adjustment factor, negative
-  share counts), rows on days the trading calendar says are closed, and
+  share counts), rows on days the trading calendar marks as closed, and
   duplicate keys inside one response.
 
 Findings are counted per dataset and kept in the part's notes, so reports and
