@@ -13,8 +13,14 @@ from typing import Literal
 
 import pyarrow as pa
 
+from tslake.statement_fields import BALANCESHEET_VALUES, CASHFLOW_VALUES, INCOME_VALUES
+
 ColumnType = Literal["string", "float64", "int64"]
-UpdateKind = Literal["snapshot", "daily"]
+# snapshot: the whole table per run date. daily: one row per (symbol, trading day).
+# statement: per-symbol reports filtered by announcement date, covered "as of" a day.
+# event: announcements with a one-day cross-section, covered "as of" a calendar day.
+UpdateKind = Literal["snapshot", "daily", "statement", "event"]
+ANNOUNCEMENT_KINDS: tuple[str, ...] = ("statement", "event")
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -42,7 +48,8 @@ class Dataset:
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     description: str
-    # Column holding the trading day (daily kind only).
+    # Column holding the trading day (daily kind) or the announcement day that the
+    # date parameters filter and coverage counts (statement and event kinds).
     date_column: str | None = None
     # Parameter that selects one day of the whole market, if the API has one.
     cross_section_param: str | None = None
@@ -61,6 +68,24 @@ class Dataset:
     # Rows exist for few (symbol, day) pairs, so the whole market over a date range fits
     # one request. The planner then requests date ranges, not symbols or single days.
     sparse: bool = False
+    # Key columns that identify one version of a row. Views keep one row per version
+    # key, so a row fetched twice with a changed ``update_flag`` is not doubled.
+    version_key: tuple[str, ...] = ()
+    # Days before a symbol's as-of day that an incremental request also asks for
+    # (statement kind), for APIs whose date filter is uncertain.
+    lookback_days: int = 0
+    # Whether the API takes ``report_type`` (statement kind): one request per type.
+    report_types: bool = False
+    # Days after an announcement day until its rows are final (statement and event kinds).
+    publish_lag_days: int = 0
+
+    @property
+    def dedupe_key(self) -> tuple[str, ...]:
+        return self.version_key or self.key
+
+    @property
+    def announcement(self) -> bool:
+        return self.kind in ANNOUNCEMENT_KINDS
 
     @property
     def column_names(self) -> list[str]:
@@ -216,9 +241,177 @@ SUSPEND_D = Dataset(
     ),
 )
 
+# Statements are final in the evening of the announcement day, at the latest the next
+# day; a day counts as covered from 20:00 of the day after (an estimate, not documented).
+STATEMENT_PUBLISH_TIME = time(20, 0)
+
+_STATEMENT_ID = (
+    ("ts_code", "string", "股票代码"),
+    ("ann_date", "string", "公告日期"),
+    ("f_ann_date", "string", "实际公告日期"),
+    ("end_date", "string", "报告期"),
+    ("report_type", "string", "报表类型"),
+    ("comp_type", "string", "公司类型：1 一般工商业 2 银行 3 保险 4 证券"),
+    ("end_type", "string", "报告期类型"),
+)
+_STATEMENT_KEY = ("ts_code", "end_date", "report_type", "ann_date", "f_ann_date", "update_flag")
+_UPDATE_FLAG = ("update_flag", "string", "更新标识：1 为该报告期最新版本")
+
+
+def _statement(name: str, description: str, values: tuple[str, ...], row_cap: int) -> Dataset:
+    unit = f"{description}项目（元，含义见 Tushare {name} 接口文档）"
+    return Dataset(
+        name=name,
+        api=name,
+        kind="statement",
+        key=_STATEMENT_KEY,
+        version_key=_STATEMENT_KEY[:-1],
+        date_column="f_ann_date",
+        row_cap=row_cap,
+        publish_time=STATEMENT_PUBLISH_TIME,
+        publish_lag_days=1,
+        report_types=True,
+        points=2000,
+        description=description,
+        columns=_columns(
+            *_STATEMENT_ID,
+            *((value, "float64", unit) for value in values),
+            _UPDATE_FLAG,
+        ),
+    )
+
+
+INCOME = _statement("income", "利润表", INCOME_VALUES, 500)
+BALANCESHEET = _statement("balancesheet", "资产负债表", BALANCESHEET_VALUES, 100)
+CASHFLOW = _statement("cashflow", "现金流量表", CASHFLOW_VALUES, 100)
+
+FINA_INDICATOR = Dataset(
+    name="fina_indicator",
+    api="fina_indicator",
+    kind="statement",
+    key=("ts_code", "end_date", "ann_date", "update_flag"),
+    version_key=("ts_code", "end_date", "ann_date"),
+    date_column="ann_date",
+    # Tushare's documentation says start_date/end_date filter the report period, other
+    # sources say the announcement day. Asking 400 days further back covers the last
+    # five report periods either way.
+    lookback_days=400,
+    row_cap=100,
+    publish_time=STATEMENT_PUBLISH_TIME,
+    publish_lag_days=1,
+    points=2000,
+    description="财务指标",
+    columns=_columns(
+        ("ts_code", "string", "股票代码"),
+        ("ann_date", "string", "公告日期"),
+        ("end_date", "string", "报告期"),
+        ("eps", "float64", "基本每股收益"),
+        ("dt_eps", "float64", "稀释每股收益"),
+        ("total_revenue_ps", "float64", "每股营业总收入"),
+        ("revenue_ps", "float64", "每股营业收入"),
+        ("extra_item", "float64", "非经常性损益"),
+        ("profit_dedt", "float64", "扣除非经常性损益后的净利润"),
+        ("gross_margin", "float64", "毛利"),
+        ("current_ratio", "float64", "流动比率"),
+        ("quick_ratio", "float64", "速动比率"),
+        ("cash_ratio", "float64", "保守速动比率"),
+        ("ar_turn", "float64", "应收账款周转率"),
+        ("assets_turn", "float64", "总资产周转率"),
+        ("ebit", "float64", "息税前利润"),
+        ("ebitda", "float64", "息税折旧摊销前利润"),
+        ("fcff", "float64", "企业自由现金流量"),
+        ("fcfe", "float64", "股权自由现金流量"),
+        ("bps", "float64", "每股净资产"),
+        ("ocfps", "float64", "每股经营活动产生的现金流量净额"),
+        ("cfps", "float64", "每股现金流量净额"),
+        ("netprofit_margin", "float64", "销售净利率"),
+        ("grossprofit_margin", "float64", "销售毛利率"),
+        ("roe", "float64", "净资产收益率"),
+        ("roe_waa", "float64", "加权平均净资产收益率"),
+        ("roe_dt", "float64", "净资产收益率（扣除非经常损益）"),
+        ("roa", "float64", "总资产报酬率"),
+        ("debt_to_assets", "float64", "资产负债率"),
+        ("netprofit_yoy", "float64", "归属母公司股东的净利润同比增长率（%）"),
+        ("or_yoy", "float64", "营业收入同比增长率（%）"),
+        ("update_flag", "string", "更新标识：1 为该报告期最新版本"),
+    ),
+)
+
+DIVIDEND = Dataset(
+    name="dividend",
+    api="dividend",
+    kind="event",
+    key=("ts_code", "end_date", "ann_date", "div_proc"),
+    date_column="ann_date",
+    cross_section_param="ann_date",
+    row_cap=2000,
+    publish_time=STATEMENT_PUBLISH_TIME,
+    publish_lag_days=1,
+    points=2000,
+    description="分红送股（每个实施进度一行）",
+    columns=_columns(
+        ("ts_code", "string", "股票代码"),
+        ("end_date", "string", "分红年度"),
+        ("ann_date", "string", "预案公告日"),
+        ("div_proc", "string", "实施进度"),
+        ("stk_div", "float64", "每股送转"),
+        ("stk_bo_rate", "float64", "每股送股比例"),
+        ("stk_co_rate", "float64", "每股转增比例"),
+        ("cash_div", "float64", "每股分红（税后）"),
+        ("cash_div_tax", "float64", "每股分红（税前）"),
+        ("record_date", "string", "股权登记日"),
+        ("ex_date", "string", "除权除息日"),
+        ("pay_date", "string", "派息日"),
+        ("div_listdate", "string", "红股上市日"),
+        ("imp_ann_date", "string", "实施公告日"),
+    ),
+)
+
+DISCLOSURE_DATE = Dataset(
+    name="disclosure_date",
+    api="disclosure_date",
+    kind="event",
+    key=("ts_code", "end_date", "actual_date"),
+    date_column="actual_date",
+    cross_section_param="actual_date",
+    row_cap=3000,
+    publish_time=STATEMENT_PUBLISH_TIME,
+    publish_lag_days=1,
+    points=500,
+    description="财报披露日期（按实际披露日，用于规划财务报表的增量下载）",
+    columns=_columns(
+        ("ts_code", "string", "股票代码"),
+        ("ann_date", "string", "最新披露公告日"),
+        ("end_date", "string", "报告期"),
+        ("pre_date", "string", "预计披露日期"),
+        ("actual_date", "string", "实际披露日期"),
+        ("modify_date", "string", "披露日期修正记录"),
+    ),
+)
+
+FINANCIAL_DATASETS: tuple[Dataset, ...] = (
+    INCOME,
+    BALANCESHEET,
+    CASHFLOW,
+    FINA_INDICATOR,
+    DIVIDEND,
+    DISCLOSURE_DATE,
+)
+
+# Statement datasets are planned from the announcements in this dataset.
+ANNOUNCEMENT_INDEX = "disclosure_date"
+
 DATASETS: dict[str, Dataset] = {
     dataset.name: dataset
-    for dataset in (STOCK_BASIC, TRADE_CAL, DAILY, ADJ_FACTOR, DAILY_BASIC, SUSPEND_D)
+    for dataset in (
+        STOCK_BASIC,
+        TRADE_CAL,
+        DAILY,
+        ADJ_FACTOR,
+        DAILY_BASIC,
+        SUSPEND_D,
+        *FINANCIAL_DATASETS,
+    )
 }
 
 # Snapshot datasets the planner needs before it can plan anything else.
