@@ -1,4 +1,4 @@
-"""Rule compact: merge small parts of every daily dataset of the group into period files."""
+"""Rule compact: merge small parts of the group's datasets into period files."""
 
 import json
 from pathlib import Path
@@ -18,7 +18,7 @@ def main() -> None:
     context = run_context(settings, snakemake.config)
     counts = {
         name: compact_dataset(settings.data_dir, DATASETS[name], context.run_date)
-        for name in settings.daily_datasets
+        for name in settings.compacted_datasets
     }
     output = Path(snakemake.output[0])
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,7 @@
 """Build the DuckDB catalog `metadata.db`: a table of parts, their coverage, and one view per dataset.
 
+Views computed from those (adjusted prices, point-in-time statements) are in `derived`.
+
 The catalog is written to a temporary file and renamed over the old one, so a
 process that has the old file open read-only keeps reading it undisturbed.
 The parts stay the truth: the catalog can always be rebuilt from them alone.
@@ -16,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from tslake.coverage import read_parts
+from tslake.derived import create_derived_views
 from tslake.parts import PartInfo
 from tslake.registry import DATASETS, Dataset
 
@@ -63,16 +66,18 @@ def _view_sql(dataset: Dataset, parts: list[PartInfo]) -> str:
         newest = max(parts, key=lambda part: (part.as_of or "", part.path.name))
         return f"SELECT * FROM read_parquet({_quote(str(newest.path))})"
     files = "[" + ", ".join(_quote(str(part.path)) for part in parts) + "]"
-    if not _segments_overlap(parts):
+    # Announcement requests reach before the covered days (lookback, whole histories),
+    # so their parts can share rows even where their coverage does not overlap.
+    if not dataset.announcement and not _segments_overlap(parts):
         return f"SELECT * FROM read_parquet({files})"
     # Overlapping parts: keep each key's row from the most recently fetched part.
-    key = ", ".join(dataset.key)
+    key = dataset.dedupe_key
     columns = ", ".join(f"r.{name}" for name in dataset.column_names)
     return (
         f"SELECT {columns} FROM read_parquet({files}, filename = true) AS r "
         f"JOIN parts AS p ON p.path = r.filename "
-        f"QUALIFY row_number() OVER (PARTITION BY {', '.join('r.' + k for k in dataset.key)} "
-        f"ORDER BY p.fetched_at DESC, p.path DESC) = 1 /* key: {key} */"
+        f"QUALIFY row_number() OVER (PARTITION BY {', '.join('r.' + k for k in key)} "
+        f"ORDER BY p.fetched_at DESC, p.path DESC) = 1 /* key: {', '.join(key)} */"
     )
 
 
@@ -112,6 +117,7 @@ def build_catalog(data_dir: Path, output: Path) -> dict[str, int]:
                 _insert_parts(connection, parts)
                 connection.execute(f"CREATE VIEW {name} AS {_view_sql(dataset, parts)}")
                 rows[name] = connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            create_derived_views(connection)
         finally:
             connection.close()
         os.replace(temporary, output)

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 # Small parts of the current month are merged once there are this many.
 OPEN_MONTH_TRIGGER = 5
 JOURNAL_NAME = "compaction-journal.json"
+UNDATED = "19000101"
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,8 @@ def choose_sources(parts: list[PartInfo], today: str) -> list[PartInfo]:
 
 def _period_column(table: pa.Table, date_column: str, today: str) -> np.ndarray:
     """Return each row's period label: its year if closed, else its month."""
-    dates = table.column(date_column)
+    # A row without a date (possible in announcement data) goes to the earliest period.
+    dates = pc.fill_null(table.column(date_column), UNDATED)
     years = pc.utf8_slice_codeunits(dates, 0, 4).to_numpy(zero_copy_only=False).astype(str)
     months = pc.utf8_slice_codeunits(dates, 0, 6).to_numpy(zero_copy_only=False).astype(str)
     return np.where(years < today[:4], years, months)
@@ -143,11 +145,17 @@ def compact_dataset(data_dir: Path, dataset: Dataset, today: str) -> dict[str, i
     if not sources:
         return {"sources": 0, "periods": 0}
 
+    date_column = dataset.date_column or "trade_date"
     targets: set[Period] = set()
     for source in sources:
         targets |= _periods_of_segments(source.segments, today)
         if source.scope == "period":
             targets.add(period_of(Period(source.notes["period"]).start, today))
+        if dataset.announcement:
+            # Announcement parts hold rows outside their coverage (a symbol's whole
+            # history, a lookback), and those rows need a period file too.
+            dates = pq.read_table(source.path, columns=[date_column])
+            targets |= {Period(label) for label in _period_column(dates, date_column, today)}
     # Existing period files of the target periods are merged too.
     for part in parts:
         if part.scope == "period" and part not in sources:
@@ -166,7 +174,7 @@ def compact_dataset(data_dir: Path, dataset: Dataset, today: str) -> dict[str, i
             table = pq.read_table(source.path).replace_schema_metadata(None)
             if table.num_rows == 0:
                 continue
-            labels = _period_column(table, dataset.date_column or "trade_date", today)
+            labels = _period_column(table, date_column, today)
             table = table.append_column(
                 "_fetched_at", pa.array([source.fetched_at] * table.num_rows, pa.string())
             )
@@ -213,9 +221,10 @@ def _write_period_files(
         if spill.exists():
             table = pq.read_table(spill)
             # Keep each key's row from the most recently fetched source, then sort by the key.
-            order = [(name, "ascending") for name in dataset.key] + [("_fetched_at", "descending")]
+            key = dataset.dedupe_key
+            order = [(name, "ascending") for name in key] + [("_fetched_at", "descending")]
             table = table.sort_by(order)
-            keys = [table.column(name) for name in dataset.key]
+            keys = [table.column(name) for name in key]
             first = np.ones(table.num_rows, dtype=bool)
             if table.num_rows > 1:
                 same = np.ones(table.num_rows - 1, dtype=bool)

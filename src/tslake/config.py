@@ -15,7 +15,7 @@ import jsonschema
 import yaml
 
 from tslake.clock import parse_now, parse_yyyymmdd
-from tslake.registry import DATASETS, REFERENCE_DATASETS, Dataset
+from tslake.registry import ANNOUNCEMENT_INDEX, DATASETS, REFERENCE_DATASETS, Dataset
 from tslake.universe import CODE_PATTERN
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -51,6 +51,11 @@ class Settings:
     retry_wait: float
     rate_limit_wait: float
     completeness_tolerance: float
+    # Days after an announcement during which a statement symbol is asked again, so
+    # that restatements published soon after a report are found at once.
+    correction_days: int = 3
+    # report_type values fetched for income, balancesheet and cashflow (one call each).
+    report_types: tuple[str, ...] = ("1",)
 
     @property
     def catalog_path(self) -> Path:
@@ -64,6 +69,23 @@ class Settings:
     @property
     def daily_datasets(self) -> tuple[str, ...]:
         return tuple(name for name in self.datasets if DATASETS[name].kind == "daily")
+
+    @property
+    def planned_datasets(self) -> tuple[str, ...]:
+        """Return the group's datasets the planner fills: all but the reference snapshots."""
+        return tuple(name for name in self.datasets if DATASETS[name].kind != "snapshot")
+
+    @property
+    def statement_datasets(self) -> tuple[str, ...]:
+        return tuple(name for name in self.datasets if DATASETS[name].kind == "statement")
+
+    @property
+    def compacted_datasets(self) -> tuple[str, ...]:
+        """Return the planned datasets plus the announcement index that statements need."""
+        names = self.planned_datasets
+        if self.statement_datasets and ANNOUNCEMENT_INDEX not in names:
+            names += (ANNOUNCEMENT_INDEX,)
+        return names
 
     def row_cap(self, dataset: Dataset) -> int:
         return self.row_caps.get(dataset.api, dataset.row_cap)
@@ -280,4 +302,6 @@ def load_settings(raw: dict[str, Any], base_dir: Path | None = None) -> Settings
         retry_wait=float(raw.get("retry_wait", 2)),
         rate_limit_wait=float(raw.get("rate_limit_wait", 60)),
         completeness_tolerance=float(raw.get("completeness_tolerance", 0.2)),
+        correction_days=int(raw.get("correction_days", 3)),
+        report_types=tuple(sorted({str(value) for value in raw.get("report_types", ["1"])})),
     )

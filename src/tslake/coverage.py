@@ -2,6 +2,8 @@
 
 Coverage comes from the parts' own metadata, never from their rows, so a
 suspended stock's day counts as covered once a part records that it was requested.
+Announcement datasets (statements, dividends) are covered per symbol up to an
+as-of calendar day: every row announced from the start date to that day is on disk.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from tslake.clock import parse_yyyymmdd, yyyymmdd
 from tslake.parts import PartInfo, list_part_files, read_part_info
 
 
@@ -50,6 +55,51 @@ def covered_matrix(parts: Iterable[PartInfo], codes: np.ndarray, days: np.ndarra
             hits = positions[codes[positions] == wanted[inside]]
             covered[hits, low:high] = True
     return covered
+
+
+@lru_cache(maxsize=65536)
+def next_day(day: str) -> str:
+    """Return the calendar day after `day` (both YYYYMMDD)."""
+    return yyyymmdd(parse_yyyymmdd(day) + timedelta(days=1))
+
+
+def _merge_spans(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Merge calendar-day spans that overlap or touch into disjoint sorted spans."""
+    merged: list[tuple[str, str]] = []
+    for start, end in sorted(spans):
+        if merged and start <= next_day(merged[-1][1]):
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def asof_dates(parts: Iterable[PartInfo], codes: Iterable[str], start: str) -> dict[str, str]:
+    """Return, per code, the last calendar day up to which every day from `start` is covered.
+
+    Codes whose coverage does not reach back to `start` are left out. Whole-market
+    segments (one announcement day of every stock) count for every code.
+    """
+    market: list[tuple[str, str]] = []
+    by_code: dict[str, list[tuple[str, str]]] = {}
+    for part in parts:
+        for segment in part.segments:
+            span = (segment.start, segment.end)
+            if segment.symbols is None:
+                market.append(span)
+            else:
+                for code in segment.symbols:
+                    by_code.setdefault(code, []).append(span)
+    market = _merge_spans(market)
+    result: dict[str, str] = {}
+    for code in codes:
+        spans = _merge_spans(market + by_code.get(code, []))
+        for first, last in spans:
+            if first <= start <= last:
+                result[code] = last
+                break
+    return result
 
 
 def parts_fingerprint(data_dir: Path, datasets: Iterable[str]) -> str:

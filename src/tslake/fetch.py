@@ -173,13 +173,16 @@ def fetch_unit(
     for number, call in enumerate(unit.calls, start=1):
         frames += fetch_complete(client, dataset, dict(call.params), cap, universe.listed_codes)
         one_market_day = call.segment.symbols is None and call.segment.start == call.segment.end
-        if one_market_day and not dataset.sparse:
+        if one_market_day and dataset.kind == "daily" and not dataset.sparse:
             market_days.setdefault(call.segment.start, []).append(call.segment)
         else:
             segments.append(call.segment)
         if number % 20 == 0 or number == len(unit.calls):
             log.info("单元 %s：已完成 %d/%d 次请求", unit.unit_id, number, len(unit.calls))
     notes: dict[str, object] = {}
+    if dataset.report_types:
+        # Coverage of a statement part counts only for the report types it fetched.
+        notes["report_types"] = sorted({call.params["report_type"] for call in unit.calls})
     drift = schema_drift(frames, dataset)
     if drift.get("extra_columns"):
         log.warning(
@@ -212,7 +215,8 @@ def fetch_unit(
         dataset,
         table,
         scope=unit.scope,
-        segments=segments,
+        # Calls for several report types of one symbol share one segment.
+        segments=list(dict.fromkeys(segments)),
         fetched_at=datetime.now(SHANGHAI).isoformat(timespec="microseconds"),
         calls=client.calls,
         notes=notes,

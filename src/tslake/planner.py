@@ -250,7 +250,7 @@ def _symbol_call(batch: list[Any], codes: np.ndarray, start: str, end: str) -> C
     return Call(params, sum(piece.rows for piece in batch), Segment(names, start, end))
 
 
-def _unit_id(dataset: str, scope: str, calls: list[Call]) -> str:
+def unit_id_of(dataset: str, scope: str, calls: list[Call]) -> str:
     digest = hashlib.sha256(
         json.dumps([call.params for call in calls], sort_keys=True).encode()
     ).hexdigest()[:10]
@@ -264,7 +264,7 @@ def _pack_units(dataset: str, scope: str, calls: list[Call], per_unit: int) -> l
     units = []
     for offset in range(0, len(calls), per_unit):
         chunk = calls[offset : offset + per_unit]
-        units.append(Unit(dataset, _unit_id(dataset, scope, chunk), scope, tuple(chunk)))
+        units.append(Unit(dataset, unit_id_of(dataset, scope, chunk), scope, tuple(chunk)))
     return units
 
 

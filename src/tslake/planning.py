@@ -15,24 +15,47 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tslake.announcements import (
+    announcement_end,
+    index_coverage_end,
+    pack_groups,
+    plan_event,
+    plan_statement,
+    read_announcers,
+    shift_day,
+    statement_asofs,
+)
 from tslake.clock import SHANGHAI, last_published_day
 from tslake.config import Settings
 from tslake.consistency import read_retractions
 from tslake.coverage import read_parts
 from tslake.parts import PartInfo
-from tslake.planner import DatasetPlan, Unit, calls_per_unit, pack, plan_dataset
-from tslake.registry import DATASETS
+from tslake.planner import Call, DatasetPlan, Unit, calls_per_unit, pack, plan_dataset
+from tslake.registry import ANNOUNCEMENT_INDEX, DATASETS, Dataset
 from tslake.summary import format_plan_summary
 from tslake.universe import Universe, load_universe
 
 log = logging.getLogger(__name__)
 
 
+def end_date(
+    settings: Settings, dataset: Dataset, open_days: list[str], now: datetime
+) -> str | None:
+    """Return the newest day of `dataset` already final at `now`.
+
+    That is a trading day for daily datasets and a calendar day for announcements.
+    """
+    publish_time = settings.publish_time(dataset)
+    if dataset.announcement:
+        return announcement_end(now, publish_time, dataset.publish_lag_days)
+    return last_published_day(open_days, now, publish_time)
+
+
 def end_dates(settings: Settings, open_days: list[str], now: datetime) -> dict[str, str | None]:
-    """Return, per daily dataset of the group, the newest trading day already published at `now`."""
+    """Return, per planned dataset of the group, the newest day already final at `now`."""
     return {
-        name: last_published_day(open_days, now, settings.publish_time(DATASETS[name]))
-        for name in settings.daily_datasets
+        name: end_date(settings, DATASETS[name], open_days, now)
+        for name in settings.planned_datasets
     }
 
 
@@ -42,21 +65,45 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
     open_days = universe.open_days.tolist()
     ends = end_dates(settings, open_days, now)
     parts_by_dataset = {
-        name: read_parts(settings.data_dir, name) for name in settings.daily_datasets
+        name: read_parts(settings.data_dir, name) for name in settings.planned_datasets
     }
     warnings = _plan_warnings(settings, universe, ends, parts_by_dataset)
     for line in warnings:
         log.warning("%s", line)
-    work: list[tuple[DatasetPlan, list, list]] = []
-    for name in settings.daily_datasets:
+    announcers, index_end = _announcement_index(settings, universe, ends, parts_by_dataset)
+    work: list[tuple[DatasetPlan, list[Call], list[Call], list[list[Call]]]] = []
+    for name in settings.planned_datasets:
         dataset = DATASETS[name]
         end = ends[name]
-        if end is None or end < settings.start_date:
-            work.append((DatasetPlan(name, settings.start_date, end or "", []), [], []))
-            continue
         parts = parts_by_dataset[name]
-        work.append(
-            plan_dataset(
+        if end is None or end < settings.start_date:
+            work.append((DatasetPlan(name, settings.start_date, end or "", []), [], [], []))
+        elif dataset.kind == "statement":
+            plan, groups = plan_statement(
+                dataset,
+                universe,
+                parts,
+                start=settings.start_date,
+                end=end,
+                symbols=settings.symbols,
+                announcers=announcers,
+                index_end=index_end,
+                correction_days=settings.correction_days,
+                report_types=settings.report_types,
+            )
+            work.append((plan, [], [], groups))
+        elif dataset.kind == "event":
+            plan, groups = plan_event(
+                dataset,
+                universe,
+                parts,
+                start=settings.start_date,
+                end=end,
+                symbols=settings.symbols,
+            )
+            work.append((plan, [], [], groups))
+        else:
+            plan, market, symbol = plan_dataset(
                 dataset,
                 universe,
                 parts,
@@ -66,12 +113,18 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
                 symbols=settings.symbols,
                 retractions=read_retractions(settings.state_dir, name),
             )
-        )
-    total_calls = sum(len(market) + len(symbol) for _, market, symbol in work)
+            work.append((plan, market, symbol, []))
+    total_calls = sum(
+        len(market) + len(symbol) + sum(len(calls) for calls in groups)
+        for _, market, symbol, groups in work
+    )
     per_unit = calls_per_unit(total_calls, settings.calls_per_job, settings.max_jobs)
     plans = []
-    for plan, market, symbol in work:
-        pack(plan, market, symbol, per_unit)
+    for plan, market, symbol, groups in work:
+        if groups:
+            plan.units = pack_groups(plan.dataset, groups, per_unit)
+        else:
+            pack(plan, market, symbol, per_unit)
         plans.append(plan)
     document = {
         "now": now.astimezone(SHANGHAI).isoformat(timespec="seconds"),
@@ -83,6 +136,40 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
     }
     _write_plan(plan_dir, document, plans)
     return document
+
+
+def _announcement_index(
+    settings: Settings,
+    universe: Universe,
+    ends: dict[str, str | None],
+    parts_by_dataset: dict[str, list[PartInfo]],
+) -> tuple[dict[str, list[str]], str | None]:
+    """Return who announced what day according to the disclosure index, and how far it reaches.
+
+    The index covers the days from the earliest statement as-of day (less the
+    correction window); `refresh_announcements` fetched them before the plan.
+    """
+    statements = [DATASETS[name] for name in settings.statement_datasets]
+    ends_known = [ends[dataset.name] for dataset in statements if ends[dataset.name]]
+    if not ends_known:
+        return {}, None
+    end = max(ends_known)
+    asofs = statement_asofs(
+        statements,
+        parts_by_dataset,
+        universe,
+        settings.symbols,
+        settings.start_date,
+        end,
+        settings.report_types,
+    )
+    if not asofs:
+        return {}, end
+    first = shift_day(min(asofs), 1 - settings.correction_days)
+    index_parts = read_parts(settings.data_dir, ANNOUNCEMENT_INDEX)
+    index_end = index_coverage_end(index_parts, first) or shift_day(first, -1)
+    announcers = read_announcers(index_parts, shift_day(first, -1), index_end)
+    return announcers, min(index_end, end)
 
 
 def _plan_warnings(

@@ -41,7 +41,7 @@ class RunContext:
 
 def _base_key(settings: Settings, raw_config: dict, now: datetime) -> str:
     """Hash what a plan depends on besides the parts: the config and the publication epoch."""
-    publish_times = [settings.publish_time(DATASETS[name]) for name in settings.daily_datasets]
+    publish_times = [settings.publish_time(DATASETS[name]) for name in settings.planned_datasets]
     relevant = {key: value for key, value in raw_config.items() if key != "now"}
     digest = hashlib.sha256()
     digest.update(json.dumps(relevant, sort_keys=True, default=str).encode())
@@ -80,7 +80,7 @@ def record_finished_run(
         "key": context.key,
         "base": context.base,
         "now": context.now.isoformat(),
-        "fingerprint": parts_fingerprint(settings.data_dir, settings.daily_datasets),
+        "fingerprint": parts_fingerprint(settings.data_dir, settings.planned_datasets),
         "catalog_rows": rows,
         "consistency": consistency or {},
         "complete": complete,
@@ -106,7 +106,7 @@ def _plan_key(settings: Settings, base: str) -> str:
     left behind, its key is reused: that plan is still right, and Snakemake
     then finds nothing to do.
     """
-    fingerprint = parts_fingerprint(settings.data_dir, settings.daily_datasets)
+    fingerprint = parts_fingerprint(settings.data_dir, settings.planned_datasets)
     path = last_run_file(settings)
     # A missing catalog must be rebuilt, so the finished run's key is not reused then.
     if path.exists() and settings.catalog_path.exists():

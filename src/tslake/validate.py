@@ -90,7 +90,8 @@ def check_values(
     if frame.empty:
         return findings
     masks = _invariant_masks(dataset, frame)
-    date_column = dataset.date_column
+    # Announcements can fall on weekends, so only trading-day datasets are checked.
+    date_column = dataset.date_column if dataset.kind == "daily" else None
     if date_column and date_column in frame.columns:
         dates = frame[date_column].astype(str).to_numpy(dtype=object)
         positions = np.searchsorted(open_days, dates)

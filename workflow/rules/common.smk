@@ -28,6 +28,7 @@ LOGS = f"{STATE}/logs"
 PLAN_DIR = f"{STATE}/plans/{RUN.key}"
 RUN_RECORD = f"{STATE}/runs/{RUN.key}.json"
 DAILY_DATASETS = SETTINGS.daily_datasets
+PLANNED_DATASETS = SETTINGS.planned_datasets
 
 if MAIN_PROCESS:
     print_up_to_date(RUN_RECORD)

@@ -12,7 +12,7 @@ rule fetch_unit:
     benchmark:
         f"{STATE}/benchmarks/{RUN.key}/fetch-{{dataset}}-{{unit}}.tsv"
     wildcard_constraints:
-        dataset="|".join(DAILY_DATASETS) or "none",
+        dataset="|".join(PLANNED_DATASETS) or "none",
         unit=r"[ms]\d{8}-\d{8}-[0-9a-f]{10}",
     localrule: True
     conda:

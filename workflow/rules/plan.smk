@@ -7,6 +7,7 @@ Outputs: plan.json and summary.txt in the plan folder, plus one units/<dataset>/
 checkpoint plan:
     input:
         rules.refresh_reference.output,
+        rules.refresh_announcements.output,
     output:
         plan=f"{PLAN_DIR}/plan.json",
         summary=f"{PLAN_DIR}/summary.txt",

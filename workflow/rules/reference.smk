@@ -1,4 +1,5 @@
-"""Reference data. Inputs: none. Outputs: the stock_basic and trade_cal snapshots of the run date."""
+"""Reference data. Inputs: none. Outputs: the stock_basic and trade_cal snapshots of the run date,
+and the record of the disclosure days fetched for statement planning."""
 
 
 # Refresh stock_basic (L, D and P) and the SSE calendar once per run date.
@@ -17,3 +18,25 @@ rule refresh_reference:
         "刷新参考数据 stock_basic 与 trade_cal（{RUN.run_date}）"
     script:
         "../../scripts/refresh_reference.py"
+
+
+# Fetch the disclosure days (disclosure_date by actual day) that tell which symbols
+# announced statements since their last fetch; a no-op for groups without statements.
+rule refresh_announcements:
+    input:
+        rules.refresh_reference.output,
+    output:
+        f"{PLAN_DIR}/announcements.json",
+    log:
+        f"{LOGS}/refresh_announcements-{RUN.key}.log",
+    benchmark:
+        f"{STATE}/benchmarks/{RUN.key}/refresh_announcements.tsv"
+    localrule: True
+    conda:
+        "../envs/tslake.yaml"
+    resources:
+        tushare_api=1,
+    message:
+        "刷新财报披露日期（规划财务报表的增量下载）"
+    script:
+        "../../scripts/refresh_announcements.py"

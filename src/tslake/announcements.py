@@ -1,0 +1,295 @@
+"""Plan announcement datasets: statements per symbol, dividends and disclosure dates by day.
+
+These datasets are covered per symbol "as of" a calendar day (see
+`coverage.asof_dates`). Statement APIs take one `ts_code` and filter the
+announcement day, so after the first full download a symbol is asked again only
+when the disclosure index (`disclosure_date` by actual day) shows that it
+announced a report since its as-of day, or within `correction_days` before it.
+Event APIs (dividend, disclosure_date) take a one-day cross-section, or one symbol's
+whole history; the planner picks the cheaper mix of the two.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tslake.clock import SHANGHAI, parse_yyyymmdd, yyyymmdd
+from tslake.coverage import asof_dates, next_day
+from tslake.parts import PartInfo, Segment
+from tslake.planner import Call, DatasetPlan, Unit, unit_id_of
+from tslake.registry import DISCLOSURE_DATE, Dataset
+from tslake.universe import Universe
+
+
+def announcement_end(now: datetime, publish_time: time, lag_days: int) -> str:
+    """Return the newest calendar day whose announcements are final at `now` (Shanghai time).
+
+    Day D is final from `publish_time` on day D + `lag_days`.
+    """
+    local = now.astimezone(SHANGHAI)
+    day = local.date() - timedelta(days=lag_days)
+    if local.time() < publish_time:
+        day -= timedelta(days=1)
+    return yyyymmdd(day)
+
+
+def shift_day(day: str, days: int) -> str:
+    return yyyymmdd(parse_yyyymmdd(day) + timedelta(days=days))
+
+
+def calendar_days(start: str, end: str) -> list[str]:
+    """Return every calendar day from `start` to `end`, inclusive."""
+    first, last = parse_yyyymmdd(start), parse_yyyymmdd(end)
+    return [yyyymmdd(first + timedelta(days=offset)) for offset in range((last - first).days + 1)]
+
+
+def needed_until(universe: Universe, symbols: tuple[str, ...] | None, end: str) -> dict[str, str]:
+    """Return, per symbol of the group listed by `end`, the day its coverage must reach.
+
+    That is `end`, or the delisting day for a delisted symbol: announcements after
+    delisting are not expected.
+    """
+    selected = set(symbols) if symbols is not None else None
+    result = {}
+    for code, listed, delisted in zip(
+        universe.codes, universe.list_dates, universe.delist_dates, strict=True
+    ):
+        if selected is not None and code not in selected:
+            continue
+        if listed > end:
+            continue
+        result[str(code)] = min(end, str(delisted))
+    return result
+
+
+def statement_parts(parts: list[PartInfo], report_types: tuple[str, ...]) -> list[PartInfo]:
+    """Return the parts whose coverage counts for the configured report types.
+
+    A part fetched for fewer report types than configured now does not cover its
+    symbols, so they are fetched again in full for every type.
+    """
+    wanted = set(report_types)
+    return [part for part in parts if wanted <= set(part.notes.get("report_types", wanted))]
+
+
+def index_coverage_end(parts: list[PartInfo], start: str) -> str | None:
+    """Return the last day up to which the disclosure index covers every day from `start`."""
+    return asof_dates(parts, ["*"], start).get("*")
+
+
+def read_announcers(parts: list[PartInfo], after: str, end: str) -> dict[str, list[str]]:
+    """Return, per symbol, the days in (after, end] on which the index shows an announcement."""
+    column = DISCLOSURE_DATE.date_column or "actual_date"
+    announcers: dict[str, list[str]] = {}
+    for part in parts:
+        table = pq.read_table(part.path, columns=["ts_code", column])
+        dates = table.column(column)
+        mask = pc.and_(pc.greater(dates, after), pc.less_equal(dates, end))
+        table = table.filter(pc.fill_null(mask, False))
+        for code, day in zip(
+            table.column("ts_code").to_pylist(), table.column(column).to_pylist(), strict=True
+        ):
+            announcers.setdefault(code, []).append(day)
+    return announcers
+
+
+def index_days(
+    asofs: Iterable[str], index_parts: list[PartInfo], correction_days: int, end: str
+) -> list[str]:
+    """Return the announcement days the index must hold before statements can be planned.
+
+    Those are the days after the earliest statement as-of day (less the correction
+    window) up to `end`, minus the days already covered.
+    """
+    earliest = min(asofs, default=None)
+    if earliest is None:
+        return []
+    first = shift_day(earliest, 1 - correction_days)
+    if first > end:
+        return []
+    covered = _market_days(index_parts)
+    return [day for day in calendar_days(first, end) if day not in covered]
+
+
+def _market_days(parts: list[PartInfo]) -> set[str]:
+    days: set[str] = set()
+    for part in parts:
+        for segment in part.segments:
+            if segment.symbols is None:
+                days.update(calendar_days(segment.start, segment.end))
+    return days
+
+
+def plan_statement(
+    dataset: Dataset,
+    universe: Universe,
+    parts: list[PartInfo],
+    *,
+    start: str,
+    end: str,
+    symbols: tuple[str, ...] | None,
+    announcers: dict[str, list[str]],
+    index_end: str | None,
+    correction_days: int,
+    report_types: tuple[str, ...],
+) -> tuple[DatasetPlan, list[list[Call]]]:
+    """Return the plan figures and, per symbol to ask, its calls (one per report type).
+
+    A symbol with no coverage is asked for its whole history. A covered symbol is
+    asked from the day after its as-of day when the index shows an announcement
+    after (as-of day - `correction_days`); otherwise it is up to date. Incremental
+    requests reach only as far as the index does (`index_end`).
+    """
+    plan = DatasetPlan(dataset.name, start, end)
+    types = report_types if dataset.report_types else (None,)
+    usable = statement_parts(parts, report_types) if dataset.report_types else parts
+    needed = needed_until(universe, symbols, end)
+    asof = asof_dates(usable, needed, start)
+    groups: list[list[Call]] = []
+    for code, need_end in needed.items():
+        covered_to = asof.get(code)
+        if covered_to is None:
+            claim_start, request_start, claim_end = start, start, end
+        elif covered_to >= need_end or index_end is None or covered_to >= index_end:
+            continue
+        else:
+            window_start = shift_day(covered_to, -correction_days)
+            days = announcers.get(code, [])
+            if not any(window_start < day <= index_end for day in days):
+                continue
+            claim_start = next_day(covered_to)
+            claim_end = min(index_end, end)
+            request_start = max(start, shift_day(claim_start, -dataset.lookback_days))
+        segment = Segment((code,), claim_start, claim_end)
+        calls = []
+        for report_type in types:
+            params = {"ts_code": code, "start_date": request_start, "end_date": claim_end}
+            if report_type is not None:
+                params["report_type"] = report_type
+            calls.append(Call(params, 0, segment))
+        groups.append(calls)
+    _fill_figures(plan, groups)
+    return plan, groups
+
+
+def _fill_figures(plan: DatasetPlan, groups: list[list[Call]]) -> None:
+    if not groups:
+        return
+    segments = [calls[0].segment for calls in groups]
+    plan.symbols = len({code for segment in segments for code in segment.symbols or ()})
+    plan.missing_pairs = plan.symbols
+    plan.first_missing = min(segment.start for segment in segments)
+    plan.last_missing = max(segment.end for segment in segments)
+    # Each asked symbol and report type needs at least one call.
+    plan.lower_bound = sum(len(calls) for calls in groups)
+
+
+def plan_event(
+    dataset: Dataset,
+    universe: Universe,
+    parts: list[PartInfo],
+    *,
+    start: str,
+    end: str,
+    symbols: tuple[str, ...] | None,
+) -> tuple[DatasetPlan, list[list[Call]]]:
+    """Return the plan figures and the calls of an event dataset, one call per group.
+
+    Symbols with the oldest as-of days are asked for their whole history (one call
+    each); every later day is asked as a whole-market cross-section (one call per
+    day). The split point is the one with the fewest calls, ties going to day calls.
+    """
+    plan = DatasetPlan(dataset.name, start, end)
+    needed = needed_until(universe, symbols, end)
+    asof = asof_dates(parts, needed, start)
+    behind = sorted(
+        (
+            (asof.get(code), code)
+            for code, need_end in needed.items()
+            if asof.get(code, "") < need_end
+        ),
+        key=lambda item: item[0] or "",
+    )
+    if not behind:
+        return plan, []
+    # Choosing k: the k most behind symbols get whole-history calls, the rest get the
+    # days after the (k+1)-th as-of day.
+    last = parse_yyyymmdd(end)
+    best_k, best_cost = 0, math.inf
+    for k in range(len(behind) + 1):
+        day_count = 0
+        if k < len(behind):
+            first_day = parse_yyyymmdd(next_day(behind[k][0]) if behind[k][0] else start)
+            day_count = max(0, (last - first_day).days + 1)
+        cost = k + day_count
+        if cost < best_cost:
+            best_k, best_cost = k, cost
+    groups: list[list[Call]] = []
+    for _, code in behind[:best_k]:
+        segment = Segment((code,), start, end)
+        groups.append([Call({"ts_code": code}, 0, segment)])
+    if best_k < len(behind):
+        first_day = next_day(behind[best_k][0]) if behind[best_k][0] else start
+        param = dataset.cross_section_param or "ann_date"
+        for day in calendar_days(first_day, end) if first_day <= end else []:
+            groups.append([Call({param: day}, 0, Segment(None, day, day))])
+    _fill_figures(plan, groups)
+    plan.symbols = len(behind)
+    plan.missing_pairs = len(behind)
+    plan.lower_bound = min(len(behind), best_cost)
+    return plan, groups
+
+
+def day_calls(dataset: Dataset, days: list[str]) -> list[list[Call]]:
+    """Return one whole-market call per day."""
+    param = dataset.cross_section_param or "ann_date"
+    return [[Call({param: day}, 0, Segment(None, day, day))] for day in days]
+
+
+def pack_groups(dataset: str, groups: list[list[Call]], per_unit: int) -> list[Unit]:
+    """Pack call groups into units of about `per_unit` calls, never splitting a group.
+
+    A group holds the calls of one symbol (one per report type), which must land in
+    one part: its coverage is recorded only when all of them succeeded.
+    """
+    units: list[Unit] = []
+    batch: list[Call] = []
+    for calls in groups:
+        batch.extend(calls)
+        if len(batch) >= per_unit:
+            units.append(_unit(dataset, batch))
+            batch = []
+    if batch:
+        units.append(_unit(dataset, batch))
+    return units
+
+
+def _unit(dataset: str, calls: list[Call]) -> Unit:
+    scope = "market" if all(call.segment.symbols is None for call in calls) else "symbols"
+    return Unit(dataset, unit_id_of(dataset, scope, calls), scope, tuple(calls))
+
+
+def statement_asofs(
+    datasets: list[Dataset],
+    parts_by_dataset: dict[str, list[PartInfo]],
+    universe: Universe,
+    symbols: tuple[str, ...] | None,
+    start: str,
+    end: str,
+    report_types: tuple[str, ...],
+) -> list[str]:
+    """Return the as-of days of every statement symbol that is covered but not yet up to date."""
+    values: list[str] = []
+    for dataset in datasets:
+        parts = parts_by_dataset[dataset.name]
+        usable = statement_parts(parts, report_types) if dataset.report_types else parts
+        needed = needed_until(universe, symbols, end)
+        for code, day in asof_dates(usable, needed, start).items():
+            if day < needed[code]:
+                values.append(day)
+    return values
