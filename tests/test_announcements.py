@@ -215,3 +215,25 @@ def test_pack_keeps_symbol_calls_together():
     units = pack_groups("income", groups, 2)
     assert [len(unit.calls) for unit in units] == [3, 3, 3]
     assert len({unit.unit_id for unit in units}) == 3
+
+
+def test_hole_is_filled_without_announcement():
+    covered = [
+        part([Segment(CODES, "19900101", "20091231")], notes={"report_types": ["1"]}),
+        part([Segment(CODES, "20110101", "20240429")], notes={"report_types": ["1"]}),
+    ]
+    _, groups = plan_statement(
+        INCOME,
+        make_universe(),
+        covered,
+        start="19900101",
+        end="20240429",
+        symbols=None,
+        announcers={},
+        index_end="20240429",
+        correction_days=0,
+        report_types=("1",),
+    )
+    assert [calls[0].segment for calls in groups] == [
+        Segment((code,), "20100101", "20101231") for code in CODES
+    ]

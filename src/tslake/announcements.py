@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tslake.clock import SHANGHAI, parse_yyyymmdd, yyyymmdd
-from tslake.coverage import asof_dates, next_day
+from tslake.coverage import asof_dates, asof_from_spans, covered_spans, next_day
 from tslake.parts import PartInfo, Segment
 from tslake.planner import Call, DatasetPlan, Unit, unit_id_of
 from tslake.registry import DISCLOSURE_DATE, Dataset
@@ -149,21 +149,31 @@ def plan_statement(
     types = report_types if dataset.report_types else (None,)
     usable = statement_parts(parts, report_types) if dataset.report_types else parts
     needed = needed_until(universe, symbols, end)
-    asof = asof_dates(usable, needed, start)
+    spans_by_code = covered_spans(usable, needed)
     groups: list[list[Call]] = []
     for code, need_end in needed.items():
-        covered_to = asof.get(code)
+        spans = spans_by_code[code]
+        covered_to = asof_from_spans(spans, start)
         if covered_to is None:
             claim_start, request_start, claim_end = start, start, end
-        elif covered_to >= need_end or index_end is None or covered_to >= index_end:
+        elif covered_to >= need_end:
             continue
         else:
+            # A hole (coverage resumes after the as-of day, so a file was deleted) is
+            # filled whatever the index says; a stale tail only when it shows news.
+            hole = spans[-1][1] > covered_to
+            if hole:
+                resumes = next(first for first, _ in spans if first > covered_to)
+                claim_end = shift_day(resumes, -1)
+            else:
+                claim_end = min(index_end or covered_to, end)
+            if claim_end <= covered_to:
+                continue
             window_start = shift_day(covered_to, -correction_days)
             days = announcers.get(code, [])
-            if not any(window_start < day <= index_end for day in days):
+            if not hole and not any(window_start < day <= claim_end for day in days):
                 continue
             claim_start = next_day(covered_to)
-            claim_end = min(index_end, end)
             request_start = max(start, shift_day(claim_start, -dataset.lookback_days))
         segment = Segment((code,), claim_start, claim_end)
         calls = []
@@ -283,13 +293,17 @@ def statement_asofs(
     end: str,
     report_types: tuple[str, ...],
 ) -> list[str]:
-    """Return the as-of days of every statement symbol that is covered but not yet up to date."""
+    """Return the as-of days of the statement symbols whose index-planned tail is not up to date.
+
+    Symbols never fetched, and symbols with a hole (filled in full anyway), need no index.
+    """
     values: list[str] = []
+    needed = needed_until(universe, symbols, end)
     for dataset in datasets:
         parts = parts_by_dataset[dataset.name]
         usable = statement_parts(parts, report_types) if dataset.report_types else parts
-        needed = needed_until(universe, symbols, end)
-        for code, day in asof_dates(usable, needed, start).items():
-            if day < needed[code]:
+        for code, spans in covered_spans(usable, needed).items():
+            day = asof_from_spans(spans, start)
+            if day is not None and day < needed[code] and spans[-1][1] == day:
                 values.append(day)
     return values

@@ -75,11 +75,12 @@ def _merge_spans(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return merged
 
 
-def asof_dates(parts: Iterable[PartInfo], codes: Iterable[str], start: str) -> dict[str, str]:
-    """Return, per code, the last calendar day up to which every day from `start` is covered.
+def covered_spans(
+    parts: Iterable[PartInfo], codes: Iterable[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """Return, per code, its covered calendar-day spans: disjoint, sorted, touching ones merged.
 
-    Codes whose coverage does not reach back to `start` are left out. Whole-market
-    segments (one announcement day of every stock) count for every code.
+    Whole-market segments (one announcement day of every stock) count for every code.
     """
     market: list[tuple[str, str]] = []
     by_code: dict[str, list[tuple[str, str]]] = {}
@@ -92,13 +93,27 @@ def asof_dates(parts: Iterable[PartInfo], codes: Iterable[str], start: str) -> d
                 for code in segment.symbols:
                     by_code.setdefault(code, []).append(span)
     market = _merge_spans(market)
+    return {code: _merge_spans(market + by_code.get(code, [])) for code in codes}
+
+
+def asof_from_spans(spans: list[tuple[str, str]], start: str) -> str | None:
+    """Return the end of the span that contains `start`, or None if no span does."""
+    for first, last in spans:
+        if first <= start <= last:
+            return last
+    return None
+
+
+def asof_dates(parts: Iterable[PartInfo], codes: Iterable[str], start: str) -> dict[str, str]:
+    """Return, per code, the last calendar day up to which every day from `start` is covered.
+
+    Codes whose coverage does not reach back to `start` are left out.
+    """
     result: dict[str, str] = {}
-    for code in codes:
-        spans = _merge_spans(market + by_code.get(code, []))
-        for first, last in spans:
-            if first <= start <= last:
-                result[code] = last
-                break
+    for code, spans in covered_spans(parts, codes).items():
+        day = asof_from_spans(spans, start)
+        if day is not None:
+            result[code] = day
     return result
 
 
