@@ -610,7 +610,7 @@ def test_call_log_fault_key(make_server, tmp_path: Path) -> None:
         ({"kind": "drop_symbols", "codes": "600000.SH"}, "codes"),
         ({"kind": "partial_day", "share": 1.5}, "0 到 1"),
         ({"kind": "partial_day", "api": "trade_cal"}, "只适用于接口"),
-        ({"kind": "reset", "api": "income"}, "'income'"),
+        ({"kind": "reset", "api": "moneyflow"}, "'moneyflow'"),
         ({"kind": "reset", "times": 0}, "times"),
         ({"kind": "reset", "after": -2}, "after"),
         ({"kind": "reset", "match": "20240614"}, "match"),

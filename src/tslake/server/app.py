@@ -9,9 +9,9 @@ field selection.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -33,6 +33,15 @@ from tslake.server.faults import (
     check_rule_dates,
     fault_reply,
     parse_rule,
+)
+from tslake.server.financial_queries import (
+    DIVIDEND_API,
+    FINANCIAL_APIS,
+    REPORT_APIS,
+    disclosure_query,
+    dividend_query,
+    published_through,
+    report_query,
 )
 from tslake.server.protocol import ApiError, ApiRequest, Reply
 from tslake.server.ratelimit import RateLimiter
@@ -58,8 +67,6 @@ STOCK_BASIC_DEFAULT_FIELDS: tuple[str, ...] = (
 
 # Exchanges whose trade_cal is the SSE calendar.
 CALENDAR_EXCHANGES = ("SSE", "SZSE", "BSE")
-
-DATE_PATTERN = re.compile(r"^\d{8}$")
 
 
 class DailyQuery(NamedTuple):
@@ -98,6 +105,8 @@ class TushareApp:
             "stock_basic": self._stock_basic,
             "trade_cal": self._trade_cal,
         }
+        for api in FINANCIAL_APIS:
+            self._handlers[api] = functools.partial(self._financial, api)
 
     def add_fault(self, rule: Mapping[str, Any]) -> FaultRule:
         """Check a fault rule and add it after the existing ones; raise FaultError if invalid.
@@ -211,9 +220,9 @@ class TushareApp:
         suspend_d also reads ``suspend_type``, and only ``S`` or ``R`` there select rows.
         """
         codes = _codes(protocol.param_value(params, "ts_code"))
-        trade_date = _date_param(params, "trade_date")
-        start_date = _date_param(params, "start_date")
-        end_date = _date_param(params, "end_date")
+        trade_date = protocol.date_param(params, "trade_date")
+        start_date = protocol.date_param(params, "start_date")
+        end_date = protocol.date_param(params, "end_date")
         suspend_type = None
         if api == SUSPEND_API:
             # NOTE: whether Tushare rejects a suspend_d call without a code or a date is
@@ -278,8 +287,8 @@ class TushareApp:
         """Serve the SSE calendar for SSE, SZSE and BSE; other exchanges get no rows."""
         exchange = protocol.param_value(params, "exchange") or "SSE"
         frame = self.source.trade_cal()
-        start_date = _date_param(params, "start_date")
-        end_date = _date_param(params, "end_date")
+        start_date = protocol.date_param(params, "start_date")
+        end_date = protocol.date_param(params, "end_date")
         selected = pd.Series(exchange in CALENDAR_EXCHANGES, index=frame.index)
         if start_date is not None:
             selected &= frame["cal_date"] >= start_date
@@ -292,6 +301,23 @@ class TushareApp:
         rows["exchange"] = exchange
         return rows
 
+    def _financial(self, api: str, params: dict[str, Any]) -> pd.DataFrame:
+        """Serve a statement API, fina_indicator, dividend or disclosure_date, newest first.
+
+        Rows are visible once their announcement day is published: ``publish_time``
+        on the day ``publish_lag_days`` after it (see ``financial_queries``).
+        """
+        visible_through = self._visible_through(api)
+        if api in REPORT_APIS:
+            return self.source.report_rows(api, report_query(api, params), visible_through)
+        if api == DIVIDEND_API:
+            return self.source.event_rows(api, dividend_query(params), visible_through)
+        return self.source.event_rows(api, disclosure_query(params), visible_through)
+
+    def _visible_through(self, api: str) -> str:
+        lag_days = DATASETS[api].publish_lag_days
+        return published_through(self.clock.now(), self.config.publish_time(api), lag_days)
+
     def _last_published(self, api: str) -> str:
         return newest_served_day(self.clock.now(), self.config.publish_time(api))
 
@@ -299,14 +325,17 @@ class TushareApp:
         """Return everything the server would serve of ``name`` at its clock, without row caps.
 
         Daily datasets and suspend_d stop at the newest published day, stock_basic is
-        as of today (all list statuses), and trade_cal is the whole SSE calendar, newest
-        first.
+        as of today (all list statuses), trade_cal is the whole SSE calendar, newest
+        first, and the financial APIs hold the rows announced by their newest published
+        day, in ``MarketSource.financial_table`` order.
         """
         if name in DATED_APIS:
             query = DailyQuery(None, EARLIEST_DAY, self._last_published(name))
             return self._dated_rows(name, query, None)
         if name == "stock_basic":
             return self.source.stock_basic(today_string(self.clock.now()))
+        if name in FINANCIAL_APIS:
+            return self.source.financial_table(name, self._visible_through(name))
         return self.source.table(name)
 
 
@@ -320,15 +349,3 @@ def _codes(value: str | None) -> list[str] | None:
         return None
     codes = [code.strip().upper() for code in value.split(",") if code.strip()]
     return codes or None
-
-
-def _date_param(params: dict[str, Any], name: str) -> str | None:
-    value = protocol.param_value(params, name)
-    if value is None:
-        return None
-    if not DATE_PATTERN.match(value):
-        raise ApiError(
-            protocol.PARAMETER_INVALID_CODE,
-            f"参数 {name} 格式不对：{value!r}，日期应为 YYYYMMDD，例如 20261204",
-        )
-    return value

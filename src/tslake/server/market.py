@@ -21,9 +21,22 @@ import pandas as pd
 from tslake.registry import SUSPEND_D, get_dataset
 from tslake.server import series as sim
 from tslake.server.calendar import TradingCalendar, sse_calendar
+from tslake.server.disclosures import DisclosureIndex
+from tslake.server.dividends import DividendIndex
+from tslake.server.financial_queries import (
+    DIVIDEND_API,
+    INDICATOR_API,
+    EventQuery,
+    ReportQuery,
+    select_disclosures,
+    select_dividends,
+    select_reports,
+)
+from tslake.server.reports import ReportSchedule, draw_schedule
 from tslake.server.source import MarketSource, check_dataset, stock_basic_as_of
+from tslake.server.statements import indicator_frame, statement_frame
 from tslake.server.suspensions import SuspensionIndex
-from tslake.server.tables import typed_frame
+from tslake.server.tables import empty_frame, typed_frame
 from tslake.server.universe import Listing, Universe
 
 DEFAULT_SYMBOLS = 200
@@ -62,7 +75,12 @@ class SimMarket(MarketSource):
         self._codes = np.array([listing.ts_code for listing in listings], dtype=object)
         self._suspensions = SuspensionIndex(listings, self._end_sessions)
         self._series: list[sim.SymbolSeries | None] = [None] * len(listings)
+        self._schedules: list[ReportSchedule | None] = [None] * len(listings)
+        self._disclosures: DisclosureIndex | None = None
+        self._dividends: DividendIndex | None = None
         self._lock = threading.Lock()
+        # Guards the building of the market-wide indexes of the financial tables.
+        self._index_lock = threading.Lock()
 
     @property
     def description(self) -> str:
@@ -99,6 +117,66 @@ class SimMarket(MarketSource):
                 series = sim.generate_series(listing, self.seed, len(self.calendar.sessions))
                 self._series[position] = series
         return series
+
+    def schedule(self, ts_code: str) -> ReportSchedule:
+        """Return the periodic reports of one stock; raise KeyError for an unknown code."""
+        return self._schedule_at(self._positions[ts_code])
+
+    def _schedule_at(self, position: int) -> ReportSchedule:
+        schedule = self._schedules[position]
+        if schedule is None:
+            # Drawing twice in two threads gives equal schedules, so no lock is needed.
+            schedule = draw_schedule(self.universe.listings[position], self.seed, self.calendar)
+            self._schedules[position] = schedule
+        return schedule
+
+    def report_rows(self, api: str, query: ReportQuery, visible_through: str) -> pd.DataFrame:
+        position = self._positions.get(query.ts_code)
+        if position is None:
+            return empty_frame(get_dataset(api))
+        listing = self.universe.listings[position]
+        schedule = self._schedule_at(position)
+        series = self._series_at(position)
+        if api == INDICATOR_API:
+            frame = indicator_frame(listing, schedule, series, self.calendar)
+        else:
+            frame = statement_frame(api, listing, schedule, series, self.calendar)
+        return select_reports(frame, api, query, visible_through, set_flags=True)
+
+    def report_codes(self, api: str) -> list[str]:
+        return [listing.ts_code for listing in self.universe.listings]
+
+    def event_rows(self, api: str, query: EventQuery, visible_through: str) -> pd.DataFrame:
+        code = query.filters.get("ts_code")
+        position = None if code is None else self._positions.get(code)
+        if api == DIVIDEND_API:
+            dividends = self._dividend_index()
+            rows = dividends.candidates(query.filters, position)
+            frame = dividends.frame(rows, self._closes)
+            return select_dividends(frame, query, visible_through)
+        disclosures = self._disclosure_index()
+        rows = disclosures.candidates(query.filters, position)
+        frame = disclosures.frame(rows, visible_through)
+        return select_disclosures(frame, query, visible_through)
+
+    def _closes(self, position: int, rows: np.ndarray) -> np.ndarray:
+        """Return the closes (CNY) of one stock on the given rows of its series."""
+        return self._series_at(position).close[rows] / 100.0
+
+    def _disclosure_index(self) -> DisclosureIndex:
+        with self._index_lock:
+            if self._disclosures is None:
+                schedules = [self._schedule_at(position) for position in range(len(self._codes))]
+                self._disclosures = DisclosureIndex(self._codes, schedules)
+            return self._disclosures
+
+    def _dividend_index(self) -> DividendIndex:
+        with self._index_lock:
+            if self._dividends is None:
+                self._dividends = DividendIndex(
+                    self.universe.listings, self.seed, self.calendar.sessions, self._end_sessions
+                )
+            return self._dividends
 
     def daily_rows(
         self,

@@ -9,6 +9,7 @@ which the client raises as ``Exception(msg)``.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ MALFORMED_REQUEST_MSG = "系统内部错误"
 
 SERVER_FAULT_CODE = 50101
 SERVER_FAULT_MSG = "服务器错误，请稍后再试！期待您能把错误反馈给我们，谢谢！"
+
+DATE_PATTERN = re.compile(r"^\d{8}$")
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
@@ -132,6 +135,19 @@ def param_value(params: dict[str, Any], name: str) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def date_param(params: dict[str, Any], name: str) -> str | None:
+    """Return a date parameter (YYYYMMDD), None if missing; raise ApiError if malformed."""
+    value = param_value(params, name)
+    if value is None:
+        return None
+    if not DATE_PATTERN.match(value):
+        raise ApiError(
+            PARAMETER_INVALID_CODE,
+            f"参数 {name} 格式不对：{value!r}，日期应为 YYYYMMDD，例如 20261204",
+        )
+    return value
 
 
 def requested_fields(fields: Any) -> list[str]:

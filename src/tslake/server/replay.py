@@ -1,8 +1,8 @@
 """A MarketSource that serves recorded real Tushare tables from a directory.
 
 The directory has one folder per dataset (stock_basic, trade_cal, daily, adj_factor,
-daily_basic, suspend_d; other folders are ignored) holding any number of files of two
-kinds:
+daily_basic, suspend_d, income, balancesheet, cashflow, fina_indicator, dividend,
+disclosure_date; other folders are ignored) holding any number of files of two kinds:
 
 * ``*.csv``: a table a user saved with pandas after calling the API. Files may be in
   any row order, use CRLF line endings, start with a UTF-8 BOM, carry a prefix on
@@ -11,7 +11,8 @@ kinds:
 * ``*.json``: a raw Tushare HTTP response ``{"code", "msg" or "message", "data":
   {"fields", "items"}, ...}``; other top-level keys are ignored.
 
-Rows of one dataset are combined and deduplicated on the registry key. The served
+Rows of one dataset are combined and deduplicated on the registry key. Recorded
+``update_flag`` values are served as recorded. The served
 trade_cal is the SSE calendar from exchange_calendars; recorded calendar rows and
 recorded trading days are only checked against it.
 """
@@ -31,6 +32,15 @@ import pandas as pd
 
 from tslake.registry import DATASETS, Dataset
 from tslake.server.calendar import TradingCalendar, sse_calendar
+from tslake.server.financial_queries import (
+    DIVIDEND_API,
+    FINANCIAL_APIS,
+    EventQuery,
+    ReportQuery,
+    select_disclosures,
+    select_dividends,
+    select_reports,
+)
 from tslake.server.source import (
     DATED_APIS,
     SERVED_APIS,
@@ -129,6 +139,17 @@ class ReplaySource(MarketSource):
         if limit is not None:
             rows = rows.head(limit)
         return rows.reset_index(drop=True)
+
+    def report_rows(self, api: str, query: ReportQuery, visible_through: str) -> pd.DataFrame:
+        return select_reports(self._tables[api], api, query, visible_through, set_flags=False)
+
+    def report_codes(self, api: str) -> list[str]:
+        return sorted(self._tables[api]["ts_code"].unique())
+
+    def event_rows(self, api: str, query: EventQuery, visible_through: str) -> pd.DataFrame:
+        if api == DIVIDEND_API:
+            return select_dividends(self._tables[api], query, visible_through)
+        return select_disclosures(self._tables[api], query, visible_through)
 
 
 def _dataset_files(folder: Path) -> list[Path]:
@@ -251,10 +272,26 @@ def _combine(dataset: Dataset, frames: list[pd.DataFrame]) -> pd.DataFrame:
         frame = frame.sort_values("cal_date", ascending=False, kind="stable")
         return frame.drop_duplicates(list(dataset.key)).reset_index(drop=True)
 
+    if dataset.name in FINANCIAL_APIS:
+        return _combine_financial(dataset, frame)
+
     frame = frame.dropna(subset=list(dataset.key))
     frame = frame.sort_values(
         ["trade_date", "ts_code"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
+    duplicated = frame.duplicated(list(dataset.key))
+    if duplicated.any():
+        logger.info("回放数据 %s：去掉 %d 行重复记录", dataset.name, int(duplicated.sum()))
+    return frame.loc[~duplicated].reset_index(drop=True)
+
+
+def _combine_financial(dataset: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows without a code and rows recorded twice; the queries sort the rest.
+
+    Key columns may be null here: disclosure_date has no actual_date before a report
+    comes out.
+    """
+    frame = frame.dropna(subset=["ts_code"])
     duplicated = frame.duplicated(list(dataset.key))
     if duplicated.any():
         logger.info("回放数据 %s：去掉 %d 行重复记录", dataset.name, int(duplicated.sum()))

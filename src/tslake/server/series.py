@@ -23,6 +23,10 @@ STREAM_EX_DATES = 4
 STREAM_REPORTS = 5
 STREAM_DAILY = 6
 STREAM_PARAMETERS = 7
+# Streams of the financial tables (see reports.py and dividends.py).
+STREAM_STATEMENTS = 8
+STREAM_DISCLOSURES = 9
+STREAM_DIVIDENDS = 10
 
 # Sentinel in ``volume_ratio_centi`` for "no previous volume" (the listing day).
 NO_VOLUME_RATIO = np.iinfo(np.uint16).max
@@ -137,7 +141,7 @@ def generate_series(listing: Listing, seed: int, session_count: int) -> SymbolSe
     days = trading_days(listing, session_count)
     rows = len(days)
     parameters = _Parameters.draw(stock_rng(seed, listing.index, STREAM_PARAMETERS))
-    events = _draw_events(seed, listing)
+    events = draw_events(seed, listing)
 
     epoch_starts = np.unique(
         np.concatenate(
@@ -218,14 +222,18 @@ def _volume_ratio_centi(vol: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Events:
+class Events:
     """Dated events of one stock, as session indexes, some beyond the calendar's end.
 
-    ``cumulative_factor`` and ``cumulative_bonus`` have one more entry than
-    ``ex_dates``: entry k is the product of the first k steps.
+    ``dividend_yield`` (cash dividend over the close before the ex-date) and ``bonus``
+    (bonus shares per share) have one entry per ex-date. ``cumulative_factor`` and
+    ``cumulative_bonus`` have one more entry than ``ex_dates``: entry k is the product
+    of the first k steps.
     """
 
     ex_dates: np.ndarray
+    dividend_yield: np.ndarray
+    bonus: np.ndarray
     cumulative_factor: np.ndarray
     cumulative_bonus: np.ndarray
     report_dates: np.ndarray
@@ -233,7 +241,7 @@ class _Events:
     lockup_ends: np.ndarray
 
 
-def _draw_events(seed: int, listing: Listing) -> _Events:
+def draw_events(seed: int, listing: Listing) -> Events:
     """Draw ex-dates with their factor steps, annual report dates and lock-up ends."""
     start = listing.list_index
     ex_draws = stock_rng(seed, listing.index, STREAM_EX_DATES).random((MAX_EVENTS, 4))
@@ -248,8 +256,10 @@ def _draw_events(seed: int, listing: Listing) -> _Events:
     report_noise = stock_rng(seed, listing.index, STREAM_REPORTS).standard_normal((MAX_EVENTS, 4))
     delay = np.abs(report_noise[:, 0] * 10).astype(np.int64)
     report_dates = start + 60 + 244 * np.arange(MAX_EVENTS) + delay
-    return _Events(
+    return Events(
         ex_dates=ex_dates,
+        dividend_yield=dividend_yield,
+        bonus=bonus,
         cumulative_factor=np.concatenate(([1.0], np.cumprod(ratios))),
         cumulative_bonus=np.concatenate(([1.0], np.cumprod(1.0 + bonus))),
         report_dates=report_dates,
@@ -259,7 +269,7 @@ def _draw_events(seed: int, listing: Listing) -> _Events:
 
 
 def _fill_share_epochs(
-    epoch_values: np.ndarray, epoch_starts: np.ndarray, events: _Events, parameters: _Parameters
+    epoch_values: np.ndarray, epoch_starts: np.ndarray, events: Events, parameters: _Parameters
 ) -> None:
     """Fill the adjustment factor and share counts of every epoch.
 
@@ -281,7 +291,7 @@ def _fill_share_epochs(
 def _fill_fundamental_epochs(
     epoch_values: np.ndarray,
     epoch_starts: np.ndarray,
-    events: _Events,
+    events: Events,
     parameters: _Parameters,
     days: np.ndarray,
     close_cents: np.ndarray,

@@ -9,15 +9,25 @@ import pandas as pd
 
 from tslake.registry import DATASETS
 from tslake.server.calendar import TradingCalendar
+from tslake.server.financial_queries import (
+    DISCLOSURE_API,
+    DIVIDEND_API,
+    FINANCIAL_APIS,
+    REPORT_APIS,
+    EventQuery,
+    ReportQuery,
+)
 from tslake.server.tables import EARLIEST_DAY, LATEST_DAY
 
 # The APIs the server implements; every other api_name is rejected. DAILY_APIS have
 # one row per stock and day it traded, and suspend_d one row per suspension or
 # resumption. DATED_APIS are both kinds: rows with a trade_date, served newest first.
+# FINANCIAL_APIS are the statements, fina_indicator, dividend and disclosure_date
+# (see ``financial_queries``).
 DAILY_APIS: tuple[str, ...] = ("daily", "adj_factor", "daily_basic")
 SUSPEND_API = "suspend_d"
 DATED_APIS: tuple[str, ...] = (*DAILY_APIS, SUSPEND_API)
-SERVED_APIS: tuple[str, ...] = ("stock_basic", "trade_cal", *DATED_APIS)
+SERVED_APIS: tuple[str, ...] = ("stock_basic", "trade_cal", *DATED_APIS, *FINANCIAL_APIS)
 
 
 class MarketSource(ABC):
@@ -73,6 +83,42 @@ class MarketSource(ABC):
         ``codes``, the order and ``limit`` work as in ``daily_rows``.
         """
 
+    @abstractmethod
+    def report_rows(self, api: str, query: ReportQuery, visible_through: str) -> pd.DataFrame:
+        """Return the rows of a statement API or fina_indicator for ``query``.
+
+        Only rows announced by ``visible_through`` (YYYYMMDD) are returned, newest
+        first, as ``financial_queries.select_reports`` orders and flags them.
+        """
+
+    @abstractmethod
+    def event_rows(self, api: str, query: EventQuery, visible_through: str) -> pd.DataFrame:
+        """Return the dividend or disclosure_date rows of ``query`` published by ``visible_through``.
+
+        See ``financial_queries.select_dividends`` and ``select_disclosures``.
+        """
+
+    def financial_table(self, name: str, visible_through: str) -> pd.DataFrame:
+        """Return every row of a financial API published by ``visible_through``.
+
+        Statement rows of all report types come stock by stock, in ts_code order.
+        """
+        if name in REPORT_APIS:
+            frames = [
+                self.report_rows(name, ReportQuery(code, EARLIEST_DAY, LATEST_DAY), visible_through)
+                for code in self.report_codes(name)
+            ]
+            if not frames:
+                return self.report_rows(name, ReportQuery(""), visible_through)
+            return pd.concat(frames, ignore_index=True)
+        if name in (DIVIDEND_API, DISCLOSURE_API):
+            return self.event_rows(name, EventQuery({}), visible_through)
+        raise KeyError(f"{name!r} 不是财务数据接口；可用的有：{', '.join(FINANCIAL_APIS)}")
+
+    @abstractmethod
+    def report_codes(self, api: str) -> list[str]:
+        """Return, in ts_code order, the codes that may have rows of a report API."""
+
     def trade_cal(self) -> pd.DataFrame:
         """Return the SSE calendar, oldest day first."""
         return self.calendar.frame("SSE")
@@ -81,8 +127,8 @@ class MarketSource(ABC):
         """Return the whole table of ``name`` in the order the server sends rows.
 
         Daily datasets and suspend_d come newest first, stock_basic by ts_code with the final
-        list_status of every stock, trade_cal newest first for SSE. No clock, row cap
-        or rate limit applies.
+        list_status of every stock, trade_cal newest first for SSE, the financial APIs
+        as ``financial_table`` orders them. No clock, row cap or rate limit applies.
         """
         if name == "stock_basic":
             return self.stock_basic(None)
@@ -93,6 +139,8 @@ class MarketSource(ABC):
             return self.daily_rows(name, None, EARLIEST_DAY, LATEST_DAY, None)
         if name == SUSPEND_API:
             return self.suspend_rows(None, EARLIEST_DAY, LATEST_DAY, None, None)
+        if name in FINANCIAL_APIS:
+            return self.financial_table(name, LATEST_DAY)
         known = ", ".join(SERVED_APIS)
         raise KeyError(f"本地服务没有数据集 {name!r}；可用的数据集：{known}")
 

@@ -1,0 +1,190 @@
+"""The dividend rows of the simulated market, one dividend plan per ex-date of the price series.
+
+Every ex-date that ``series.draw_events`` draws, and on which the adjustment factor
+steps, is paid by a plan with three stages, each a row announced on its own day:
+
+* 预案 (proposal), 30 to 60 days before the ex-date, with ``cash_div`` 0.0 and the
+  amount in ``cash_div_tax``, as Tushare lists proposals;
+* 股东大会通过 (approved by the shareholders' meeting), 18 to 25 days before;
+* 实施 (implementation), 1 to 6 days before the record date, with ``imp_ann_date``,
+  ``record_date`` (the stock's last trading day before the ex-date), ``ex_date``,
+  ``pay_date`` and, for bonus shares, ``div_listdate``.
+
+The cash dividend per share (before tax) is the drawn yield times the close before
+the ex-date, and ``stk_div`` the drawn bonus shares per share, so the factor step on
+the ex-date equals (1 + stk_div) / (1 - cash_div_tax / close), up to rounding. When
+the stock is suspended on the drawn ex-date, the ex-date is its next trading day,
+where the factor steps. ``end_date`` is the period paid for: 31 December of the year
+before for a proposal made by August, 30 June of the same year for a later one.
+
+The stages of every stock are flattened into arrays once, sorted by announcement
+day, so ``dividend(ann_date=D)`` is a binary search. Amounts need the price series
+and are computed only for the rows a query returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from tslake.registry import DIVIDEND
+from tslake.server import days as calendar_days
+from tslake.server import series as sim
+from tslake.server.financial_queries import DIVIDEND_STAGES
+from tslake.server.tables import typed_frame
+from tslake.server.universe import Listing, stock_rng
+
+PROPOSAL, APPROVAL, IMPLEMENTATION = range(3)
+
+# Share of bonus issues paid as bonus shares (送股) rather than converted reserves (转增).
+BONUS_SHARE_ISSUES = 0.5
+
+
+class _Plans:
+    """The dividend plans of one stock, one entry per paid ex-date; days are YYYYMMDD."""
+
+    def __init__(self, listing: Listing, seed: int, session_count: int, end_session: int) -> None:
+        events = sim.draw_events(seed, listing)
+        trading = sim.trading_days(listing, session_count)
+        draws = stock_rng(seed, listing.index, sim.STREAM_DIVIDENDS).random((sim.MAX_EVENTS, 4))
+        # The factor steps on the first trading row on or after each drawn ex-date.
+        ex_rows = np.searchsorted(trading, events.ex_dates, side="left")
+        paid = (events.ex_dates < end_session) & (ex_rows < len(trading))
+        self.ex_rows = ex_rows[paid]
+        self.ex_sessions = trading[self.ex_rows]
+        self.record_sessions = trading[self.ex_rows - 1]
+        self.dividend_yield = events.dividend_yield[paid]
+        self.bonus = events.bonus[paid]
+        self.share_issue = draws[paid, 3] < BONUS_SHARE_ISSUES
+        self.draws = draws[paid]
+
+
+class DividendIndex:
+    """The dividend stages of every stock as flat arrays, sorted by announcement day.
+
+    ``session_day`` converts session indexes to days YYYYMMDD, and ``close_before``
+    returns a stock's close (CNY) on given rows of its series.
+    """
+
+    def __init__(
+        self,
+        listings: Sequence[Listing],
+        seed: int,
+        sessions: np.ndarray,
+        end_sessions: np.ndarray,
+    ) -> None:
+        columns: dict[str, list[np.ndarray]] = {name: [] for name in _INDEX_COLUMNS}
+        for position, listing in enumerate(listings):
+            plans = _Plans(listing, seed, len(sessions), int(end_sessions[position]))
+            _append_stages(columns, position, plans, sessions)
+        arrays = {name: np.concatenate(parts) for name, parts in columns.items()}
+        order = np.lexsort((arrays["stage"], arrays["position"], arrays["ann_date"]))
+        self._arrays = {name: values[order] for name, values in arrays.items()}
+        self._codes = np.array([listing.ts_code for listing in listings], dtype=object)
+
+    def candidates(self, filters: dict[str, str], position: int | None) -> np.ndarray:
+        """Return the rows that may match ``filters``; ``position`` is the ts_code's stock.
+
+        The final filtering is left to ``financial_queries.select_dividends``.
+        """
+        arrays = self._arrays
+        selected = np.ones(len(arrays["ann_date"]), dtype=bool)
+        if "ts_code" in filters:
+            if position is None:
+                return np.empty(0, dtype=np.int64)
+            selected &= arrays["position"] == position
+        if "ann_date" in filters:
+            day = int(filters["ann_date"])
+            lo = np.searchsorted(arrays["ann_date"], day, side="left")
+            hi = np.searchsorted(arrays["ann_date"], day, side="right")
+            return lo + np.flatnonzero(selected[lo:hi])
+        for name in ("record_date", "ex_date", "imp_ann_date"):
+            if name in filters:
+                selected &= arrays[name] == int(filters[name])
+        return np.flatnonzero(selected)
+
+    def frame(
+        self, rows: np.ndarray, close_before: Callable[[int, np.ndarray], np.ndarray]
+    ) -> pd.DataFrame:
+        """Return ``rows`` as dividend rows; ``close_before(position, series_rows)`` gives closes."""
+        arrays = {name: values[rows] for name, values in self._arrays.items()}
+        close = np.empty(len(rows))
+        for position in np.unique(arrays["position"]):
+            mine = arrays["position"] == position
+            close[mine] = close_before(int(position), arrays["series_row"][mine] - 1)
+        cash = np.round(arrays["dividend_yield"] * close, 4)
+        bonus = np.round(arrays["bonus"], 4)
+        implemented = arrays["stage"] == IMPLEMENTATION
+        has_bonus = bonus > 0
+        share_issue = arrays["share_issue"].astype(bool)
+
+        def implemented_day(name: str, condition: np.ndarray = implemented) -> np.ndarray:
+            return calendar_days.as_strings(np.where(condition, arrays[name], 0))
+
+        columns = {
+            "ts_code": self._codes[arrays["position"]],
+            "end_date": calendar_days.as_strings(arrays["end_date"]),
+            "ann_date": calendar_days.as_strings(arrays["ann_date"]),
+            "div_proc": np.array(DIVIDEND_STAGES, dtype=object)[arrays["stage"]],
+            "stk_div": bonus,
+            "stk_bo_rate": np.where(has_bonus & share_issue, bonus, np.nan),
+            "stk_co_rate": np.where(has_bonus & ~share_issue, bonus, np.nan),
+            "cash_div": np.where(implemented, cash, 0.0),
+            "cash_div_tax": cash,
+            "record_date": implemented_day("record_date"),
+            "ex_date": implemented_day("ex_date"),
+            "pay_date": implemented_day("ex_date"),
+            "div_listdate": implemented_day("ex_date", implemented & has_bonus),
+            "imp_ann_date": implemented_day("imp_ann_date"),
+        }
+        return typed_frame(DIVIDEND, columns)
+
+
+_INDEX_COLUMNS = (
+    "position",
+    "stage",
+    "ann_date",
+    "end_date",
+    "record_date",
+    "ex_date",
+    "imp_ann_date",
+    "series_row",
+    "dividend_yield",
+    "bonus",
+    "share_issue",
+)
+
+
+def _append_stages(
+    columns: dict[str, list[np.ndarray]], position: int, plans: _Plans, sessions: np.ndarray
+) -> None:
+    """Append the three stage rows of every plan of one stock to ``columns``."""
+    ex_day = calendar_days.to_day_numbers(sessions[plans.ex_sessions])
+    record_day = calendar_days.to_day_numbers(sessions[plans.record_sessions])
+    draws = plans.draws
+    proposal = ex_day - 30 - (draws[:, 0] * 31).astype(np.int64)
+    approval = ex_day - 18 - (draws[:, 1] * 8).astype(np.int64)
+    implementation = record_day - 1 - (draws[:, 2] * 6).astype(np.int64)
+    days = calendar_days.from_day_numbers(
+        np.stack([proposal, approval, implementation, ex_day, record_day])
+    )
+    proposal_day = days[PROPOSAL]
+    year = proposal_day // 10000
+    by_august = proposal_day // 100 % 100 <= 8
+    end_date = np.where(by_august, (year - 1) * 10000 + 1231, year * 10000 + 630)
+
+    count = len(ex_day)
+    for stage in (PROPOSAL, APPROVAL, IMPLEMENTATION):
+        columns["position"].append(np.full(count, position, dtype=np.int64))
+        columns["stage"].append(np.full(count, stage, dtype=np.int64))
+        columns["ann_date"].append(days[stage])
+        columns["end_date"].append(end_date)
+        columns["record_date"].append(days[4])
+        columns["ex_date"].append(days[3])
+        columns["imp_ann_date"].append(days[IMPLEMENTATION])
+        columns["series_row"].append(plans.ex_rows)
+        columns["dividend_yield"].append(plans.dividend_yield)
+        columns["bonus"].append(plans.bonus)
+        columns["share_issue"].append(plans.share_issue.astype(np.int64))
