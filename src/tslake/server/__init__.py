@@ -1,7 +1,8 @@
 """A local server that speaks Tushare Pro's HTTP protocol, for tests and offline demos.
 
-It serves stock_basic, trade_cal, daily, adj_factor, daily_basic and suspend_d from
-a deterministic simulated market (``SimMarket``) or from recorded real tables
+It serves stock_basic, trade_cal, daily, adj_factor, daily_basic, suspend_d, the
+statements (income, balancesheet, cashflow), fina_indicator, dividend and
+disclosure_date from a deterministic simulated market (``SimMarket``) or from recorded real tables
 (``ReplaySource``), with Tushare's newest-first order, row caps that drop the oldest
 rows, per-minute limits, error texts and publication times. Fault rules
 (``tslake.server.faults``) make it time out, drop connections, return errors or

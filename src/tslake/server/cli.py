@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m tslake.server",
         description=(
             "在本机回环地址上运行一个 Tushare Pro 协议的本地服务，提供模拟行情或回放录制的真实数据"
-            "（stock_basic、trade_cal、daily、adj_factor、daily_basic、suspend_d）。"
+            "（stock_basic、trade_cal、daily、adj_factor、daily_basic、suspend_d、income、"
+            "balancesheet、cashflow、fina_indicator、dividend、disclosure_date）。"
             "收到 SIGTERM 或 SIGINT 后停止并以 0 退出。"
         ),
     )
@@ -164,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="API=HH:MM",
         help=(
-            "某接口当天数据的发布时刻（北京时间），在此之前只提供到前一天的数据"
+            "某接口当天数据的发布时刻（北京时间），在此之前只提供到前一天的数据；"
+            "财务接口按登记表的滞后天数顺延，例如公告日 D 的财报在 D+1 的此时刻后可见"
             "（可重复；默认取数据集登记表）"
         ),
     )

@@ -3,19 +3,21 @@
 Every ex-date that ``series.draw_events`` draws, and on which the adjustment factor
 steps, is paid by a plan with three stages, each a row announced on its own day:
 
-* 预案 (proposal), 30 to 60 days before the ex-date, with ``cash_div`` 0.0 and the
-  amount in ``cash_div_tax``, as Tushare lists proposals;
-* 股东大会通过 (approved by the shareholders' meeting), 18 to 25 days before;
-* 实施 (implementation), 1 to 6 days before the record date, with ``imp_ann_date``,
+* 预案 (proposal), 29 to 59 days before the record date, with ``cash_div`` 0.0 and
+  the amount in ``cash_div_tax``, as Tushare lists proposals;
+* 股东大会通过 (approved by the shareholders' meeting), 17 to 24 days before it;
+* 实施 (implementation), 1 to 6 days before it, with ``imp_ann_date``,
   ``record_date`` (the stock's last trading day before the ex-date), ``ex_date``,
   ``pay_date`` and, for bonus shares, ``div_listdate``.
 
 The cash dividend per share (before tax) is the drawn yield times the close before
-the ex-date, and ``stk_div`` the drawn bonus shares per share, so the factor step on
-the ex-date equals (1 + stk_div) / (1 - cash_div_tax / close), up to rounding. When
+the ex-date, and ``stk_div`` is the drawn number of bonus shares per share. So the
+factor step on the ex-date equals (1 + stk_div) / (1 - cash_div_tax / close), up to
+rounding. When
 the stock is suspended on the drawn ex-date, the ex-date is its next trading day,
-where the factor steps. ``end_date`` is the period paid for: 31 December of the year
-before for a proposal made by August, 30 June of the same year for a later one.
+where the factor steps, and the stage days count back from its record date.
+``end_date`` is the period paid for: 31 December of the year before for a proposal
+made by August, 30 June of the same year for a later one.
 
 The stages of every stock are flattened into arrays once, sorted by announcement
 day, so ``dividend(ann_date=D)`` is a binary search. Amounts need the price series
@@ -52,6 +54,10 @@ class _Plans:
         # The factor steps on the first trading row on or after each drawn ex-date.
         ex_rows = np.searchsorted(trading, events.ex_dates, side="left")
         paid = (events.ex_dates < end_session) & (ex_rows < len(trading))
+        # NOTE: when a suspension covers two drawn ex-dates, both factor steps fall on
+        # the same row. Only the first is paid by a plan, so the dividend of that row
+        # does not explain the whole step. This needs a suspension of 200 sessions or more.
+        paid &= np.concatenate(([True], np.diff(ex_rows) > 0))
         self.ex_rows = ex_rows[paid]
         self.ex_sessions = trading[self.ex_rows]
         self.record_sessions = trading[self.ex_rows - 1]
@@ -164,8 +170,8 @@ def _append_stages(
     ex_day = calendar_days.to_day_numbers(sessions[plans.ex_sessions])
     record_day = calendar_days.to_day_numbers(sessions[plans.record_sessions])
     draws = plans.draws
-    proposal = ex_day - 30 - (draws[:, 0] * 31).astype(np.int64)
-    approval = ex_day - 18 - (draws[:, 1] * 8).astype(np.int64)
+    proposal = record_day - 29 - (draws[:, 0] * 31).astype(np.int64)
+    approval = record_day - 17 - (draws[:, 1] * 8).astype(np.int64)
     implementation = record_day - 1 - (draws[:, 2] * 6).astype(np.int64)
     days = calendar_days.from_day_numbers(
         np.stack([proposal, approval, implementation, ex_day, record_day])
@@ -174,6 +180,13 @@ def _append_stages(
     year = proposal_day // 10000
     by_august = proposal_day // 100 % 100 <= 8
     end_date = np.where(by_august, (year - 1) * 10000 + 1231, year * 10000 + 630)
+    # A long suspension can bring two plans so close that they would pay the same
+    # period; the later plan then pays the half year after.
+    for plan in range(1, len(end_date)):
+        if end_date[plan] <= end_date[plan - 1]:
+            previous = end_date[plan - 1]
+            half_year_later = previous + 601 if previous % 10000 == 630 else previous + 10000 - 601
+            end_date[plan] = half_year_later
 
     count = len(ex_day)
     for stage in (PROPOSAL, APPROVAL, IMPLEMENTATION):

@@ -34,7 +34,7 @@ from tslake.server.financial_queries import (
 )
 from tslake.server.reports import ReportSchedule, draw_schedule
 from tslake.server.source import MarketSource, check_dataset, stock_basic_as_of
-from tslake.server.statements import indicator_frame, statement_frame
+from tslake.server.statements import indicator_table, statement_table
 from tslake.server.suspensions import SuspensionIndex
 from tslake.server.tables import empty_frame, typed_frame
 from tslake.server.universe import Listing, Universe
@@ -138,10 +138,16 @@ class SimMarket(MarketSource):
         schedule = self._schedule_at(position)
         series = self._series_at(position)
         if api == INDICATOR_API:
-            frame = indicator_frame(listing, schedule, series, self.calendar)
+            table = indicator_table(listing, schedule, series, self.calendar)
         else:
-            frame = statement_frame(api, listing, schedule, series, self.calendar)
-        return select_reports(frame, api, query, visible_through, set_flags=True)
+            table = statement_table(api, listing, schedule, series, self.calendar)
+        # Select on the key columns, then build only the returned rows.
+        keys = table.keys()
+        keys["row"] = np.arange(len(keys))
+        selected = select_reports(keys, api, query, visible_through, set_flags=True)
+        frame = table.frame(selected["row"].to_numpy())
+        frame["update_flag"] = selected["update_flag"].to_numpy()
+        return frame
 
     def report_codes(self, api: str) -> list[str]:
         return [listing.ts_code for listing in self.universe.listings]

@@ -12,8 +12,9 @@ and each correction, which keeps ``ann_date`` and has the correction day as
 and every column derived from them. Statements have report_type ``1`` (year to date)
 for every report, ``2`` (the quarter alone) for the first three quarters, and ``4``
 (adjusted) for the annual reports that ``ReportSchedule.adjusted_days`` lists. The
-frames here hold every version with a null ``update_flag``; ``financial_queries``
-sets the flags for the server clock and filters the rows.
+tables here hold every version without ``update_flag``; ``financial_queries``
+sets the flags for the server clock and selects the rows, on the key columns alone,
+so that only the returned rows are built as wide frames.
 """
 
 from __future__ import annotations
@@ -23,15 +24,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from tslake.registry import FINA_INDICATOR, get_dataset
+from tslake.registry import FINA_INDICATOR, Dataset, get_dataset
 from tslake.server import days as calendar_days
 from tslake.server import series as sim
 from tslake.server.calendar import TradingCalendar
 from tslake.server.reports import ReportSchedule
 from tslake.server.tables import typed_frame
 from tslake.server.universe import Listing
-
-STATEMENT_APIS: tuple[str, ...] = ("income", "balancesheet", "cashflow")
 
 # comp_type of banks; every other simulated company is "1" (general business).
 BANK_INDUSTRY = "银行"
@@ -46,6 +45,29 @@ REVISION_DRAWS = (5, 6, 7, 8)
 EQUITY_REVISION = 9
 ADJUSTMENT_NOISE = 10
 OTHER_INCOME_NOISE = 11
+
+
+# Columns that financial_queries.select_reports reads.
+KEY_COLUMNS: tuple[str, ...] = ("ts_code", "ann_date", "f_ann_date", "end_date", "report_type")
+
+
+class ReportTable:
+    """Every row of one stock for one report API, as column arrays of equal length."""
+
+    def __init__(self, dataset: Dataset, columns: dict[str, np.ndarray]) -> None:
+        self.dataset = dataset
+        self._columns = columns
+
+    def keys(self) -> pd.DataFrame:
+        """Return the key columns of every row, in row order."""
+        names = [name for name in KEY_COLUMNS if name in self._columns]
+        return pd.DataFrame({name: self._columns[name] for name in names})
+
+    def frame(self, rows: np.ndarray) -> pd.DataFrame:
+        """Return the given rows, in the given order, with the registry's columns and types."""
+        return typed_frame(
+            self.dataset, {name: values[rows] for name, values in self._columns.items()}
+        )
 
 
 class _Drivers(NamedTuple):
@@ -78,13 +100,13 @@ class _Rows(NamedTuple):
     f_ann_date: np.ndarray
 
 
-def statement_frame(
+def statement_table(
     api: str,
     listing: Listing,
     schedule: ReportSchedule,
     series: sim.SymbolSeries,
     calendar: TradingCalendar,
-) -> pd.DataFrame:
+) -> ReportTable:
     """Return every version of every report of one stock for income, balancesheet or cashflow."""
     dataset = get_dataset(api)
     drivers = _drivers(schedule, series, calendar)
@@ -98,15 +120,15 @@ def statement_frame(
     else:
         values = _cashflow_columns(amounts, profile)
     columns = _identity_columns(listing, schedule, rows) | _rounded(values)
-    return typed_frame(dataset, columns)
+    return ReportTable(dataset, columns)
 
 
-def indicator_frame(
+def indicator_table(
     listing: Listing,
     schedule: ReportSchedule,
     series: sim.SymbolSeries,
     calendar: TradingCalendar,
-) -> pd.DataFrame:
+) -> ReportTable:
     """Return every version of every report of one stock for fina_indicator.
 
     A correction here is a row of its own with the correction day as ``ann_date``,
@@ -164,7 +186,7 @@ def indicator_frame(
         "end_date": calendar_days.as_strings(schedule.end_dates[rows.period]),
     }
     rounded = {name: np.round(value, 4) for name, value in values.items()}
-    return typed_frame(FINA_INDICATOR, columns | rounded)
+    return ReportTable(FINA_INDICATOR, columns | rounded)
 
 
 def _drivers(
