@@ -4,6 +4,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from tslake.announcements import (
     announcement_end,
@@ -14,7 +15,7 @@ from tslake.announcements import (
 )
 from tslake.clock import SHANGHAI
 from tslake.coverage import asof_dates
-from tslake.parts import PartInfo, Segment
+from tslake.parts import PartInfo, Segment, conform, read_part_info, write_part
 from tslake.registry import DIVIDEND, FINA_INDICATOR, INCOME
 from tslake.universe import FAR_FUTURE, Universe
 
@@ -176,21 +177,60 @@ def test_delisted_symbol_is_done_at_delisting():
     assert groups == []
 
 
-def test_event_cold_is_per_symbol_then_days():
+def dividend_part(folder: Path, rows: list[tuple[str, str, str, str]]) -> PartInfo:
+    """Write a real dividend part covering every symbol to 20240427, holding `rows`."""
+    frame = pd.DataFrame(rows, columns=["ts_code", "end_date", "ann_date", "div_proc"])
+    path = folder / "dividend.parquet"
+    write_part(
+        path,
+        DIVIDEND,
+        conform(frame, DIVIDEND),
+        scope="symbols",
+        segments=[Segment(CODES, "19900101", "20240427")],
+        fetched_at="2024-04-28T21:00:00",
+        calls=3,
+        notes={},
+    )
+    return read_part_info(path)
+
+
+def test_event_cold_is_per_symbol_then_days(tmp_path):
     universe = make_universe()
     plan, groups = plan_event(
         DIVIDEND, universe, [], start="19900101", end="20240429", symbols=None
     )
     assert [calls[0].params for calls in groups] == [{"ts_code": code} for code in CODES]
-    covered = [part([Segment(CODES, "19900101", "20240427")])]
+    covered = [dividend_part(tmp_path, [("000001.SZ", "20231231", "20240301", "实施")])]
     plan, groups = plan_event(
-        DIVIDEND, universe, covered, start="19900101", end="20240429", symbols=None
+        DIVIDEND, universe, covered, start="19900101", end="20240428", symbols=None
     )
-    assert [calls[0].params for calls in groups] == [
-        {"ann_date": "20240428"},
-        {"ann_date": "20240429"},
+    assert [[call.params for call in calls] for calls in groups] == [
+        [{"ann_date": "20240428"}, {"imp_ann_date": "20240428"}],
     ]
     assert plan.lower_bound == 2
+    # Two new days cost four calls, more than asking the three symbols one by one.
+    _, groups = plan_event(
+        DIVIDEND, universe, covered, start="19900101", end="20240429", symbols=None
+    )
+    assert [calls[0].params for calls in groups] == [{"ts_code": code} for code in CODES]
+
+
+def test_event_revisits_open_plans(tmp_path):
+    rows = [
+        ("000001.SZ", "20231231", "20240301", "预案"),
+        ("000001.SZ", "20231231", "20240301", "实施"),
+        ("000002.SZ", "20231231", "20240320", "预案"),
+        ("000002.SZ", "20231231", "20240320", "股东大会通过"),
+        ("600000.SH", "20220630", "20220820", "预案"),
+    ]
+    covered = [dividend_part(tmp_path, rows)]
+    _, groups = plan_event(
+        DIVIDEND, make_universe(), covered, start="19900101", end="20240428", symbols=None
+    )
+    assert [[call.params for call in calls] for calls in groups] == [
+        [{"ann_date": "20240428"}, {"imp_ann_date": "20240428"}],
+        [{"ann_date": "20240320"}],
+    ]
 
 
 def test_index_days_start_before_earliest_asof():

@@ -84,6 +84,9 @@ class Server:
             else:
                 frames.append(self.pro.query(name, ts_code=code))
         frame = pd.concat([frame for frame in frames if len(frame)], ignore_index=True)
+        if name == "dividend":
+            # A symbol's whole dividend history is kept, also before the start date.
+            return frame
         column = DATASETS[name].date_column
         return frame[(frame[column] >= START) & (frame[column] <= end)]
 
@@ -176,9 +179,10 @@ def test_update_asks_only_announcers(cold, server_at, tmp_path):
     }
     assert min(index_days) == window_start
     assert max(index_days) == LATER_END
-    dividend_days = [call["params"] for call in new_calls if call["api"] == "dividend"]
-    assert all(list(params) == ["ann_date"] for params in dividend_days)
-    assert len(dividend_days) == 15
+    dividend_calls = [call["params"] for call in new_calls if call["api"] == "dividend"]
+    day_params = [params for params in dividend_calls if "ts_code" not in params]
+    assert {key for params in day_params for key in params} <= {"ann_date", "imp_ann_date"}
+    assert len(dividend_calls) <= SYMBOLS
     codes = codes_of(lake)
     for name in DATASET_NAMES:
         got = lake.query(f"SELECT * FROM {name}")
@@ -224,7 +228,13 @@ def test_deleted_statement_file_refetched(cold, tmp_path):
     before_rows = lake.query("SELECT * FROM income ORDER BY ALL")
     files = sorted((lake.data / "income").glob("*.parquet"))
     victim = files[len(files) // 2]
-    held = {code for segment in read_part_info(victim).segments for code in segment.symbols}
+    segments = read_part_info(victim).segments
+    first_day = min(segment.start for segment in segments)
+    delisted = lake.query(f"SELECT ts_code FROM stock_basic WHERE delist_date < '{first_day}'")[
+        "ts_code"
+    ].tolist()
+    # A symbol delisted before the lost span announces nothing in it.
+    held = {code for segment in segments for code in segment.symbols} - set(delisted)
     victim.unlink()
     before = len(lake.calls())
     lake.snakemake()

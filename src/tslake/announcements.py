@@ -230,35 +230,73 @@ def plan_event(
     # Choosing k: the k most behind symbols get whole-history calls, the rest get the
     # days after the (k+1)-th as-of day.
     last = parse_yyyymmdd(end)
+    per_day = 1 + len(dataset.extra_day_params)
     best_k, best_cost = 0, math.inf
     for k in range(len(behind) + 1):
         day_count = 0
         if k < len(behind):
             first_day = parse_yyyymmdd(next_day(behind[k][0]) if behind[k][0] else start)
             day_count = max(0, (last - first_day).days + 1)
-        cost = k + day_count
+        cost = k + day_count * per_day
         if cost < best_cost:
             best_k, best_cost = k, cost
     groups: list[list[Call]] = []
     for _, code in behind[:best_k]:
         segment = Segment((code,), start, end)
         groups.append([Call({"ts_code": code}, 0, segment)])
+    new_days: list[str] = []
     if best_k < len(behind):
         first_day = next_day(behind[best_k][0]) if behind[best_k][0] else start
-        param = dataset.cross_section_param or "ann_date"
-        for day in calendar_days(first_day, end) if first_day <= end else []:
-            groups.append([Call({param: day}, 0, Segment(None, day, day))])
+        new_days = calendar_days(first_day, end) if first_day <= end else []
+        groups += day_calls(dataset, new_days)
+    # Days of events that may have reached a later stage since are asked again, unless
+    # every symbol with such an event is asked for its whole history anyway.
+    in_full = {code for _, code in behind[:best_k]}
+    open_days = open_event_days(dataset, parts, shift_day(end, -dataset.revisit_days), end)
+    revisits = [day for day, codes in open_days.items() if codes - in_full]
+    param = dataset.cross_section_param or "ann_date"
+    for day in sorted(set(revisits) - set(new_days)):
+        groups.append([Call({param: day}, 0, Segment(None, day, day))])
     _fill_figures(plan, groups)
     plan.symbols = len(behind)
     plan.missing_pairs = len(behind)
-    plan.lower_bound = min(len(behind), best_cost)
+    plan.lower_bound = min(len(behind), int(best_cost)) + len(set(revisits) - set(new_days))
     return plan, groups
 
 
+def open_event_days(
+    dataset: Dataset, parts: list[PartInfo], since: str, end: str
+) -> dict[str, set[str]]:
+    """Return the announcement days in [since, end] with events not yet at their final stage,
+    and the symbols of those events."""
+    if dataset.final_stage is None or not parts:
+        return {}
+    column, final = dataset.final_stage
+    day_column = dataset.date_column or "ann_date"
+    names = ["ts_code", "end_date", day_column, column]
+    table = pq.read_table([str(part.path) for part in parts], columns=names)
+    days = table.column(day_column)
+    table = table.filter(
+        pc.fill_null(pc.and_(pc.greater_equal(days, since), pc.less_equal(days, end)), False)
+    )
+    events: set[tuple[str, str, str]] = set()
+    finished: set[tuple[str, str, str]] = set()
+    for code, period, day, stage in zip(
+        *(table.column(name).to_pylist() for name in names), strict=True
+    ):
+        events.add((code, period, day))
+        if stage == final:
+            finished.add((code, period, day))
+    result: dict[str, set[str]] = {}
+    for code, _, day in sorted(events - finished):
+        result.setdefault(day, set()).add(code)
+    return result
+
+
 def day_calls(dataset: Dataset, days: list[str]) -> list[list[Call]]:
-    """Return one whole-market call per day."""
-    param = dataset.cross_section_param or "ann_date"
-    return [[Call({param: day}, 0, Segment(None, day, day))] for day in days]
+    """Return, per day, the whole-market calls that cover it: one per one-day parameter."""
+    params = (dataset.cross_section_param or "ann_date", *dataset.extra_day_params)
+    return [[Call({param: day}, 0, Segment(None, day, day)) for param in params] for day in days]
 
 
 def pack_groups(dataset: str, groups: list[list[Call]], per_unit: int) -> list[Unit]:

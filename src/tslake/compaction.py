@@ -17,6 +17,7 @@ previous catalog keeps valid files for the whole run.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import logging
@@ -55,7 +56,10 @@ class Period:
 
     @property
     def end(self) -> str:
-        return self.label + "1231" if len(self.label) == 4 else self.label + "31"
+        if len(self.label) == 4:
+            return self.label + "1231"
+        last = calendar.monthrange(int(self.label[:4]), int(self.label[4:]))[1]
+        return f"{self.label}{last:02d}"
 
 
 def period_of(day: str, today: str) -> Period:

@@ -78,6 +78,14 @@ class Dataset:
     report_types: bool = False
     # Days after an announcement day until its rows are final (statement and event kinds).
     publish_lag_days: int = 0
+    # More one-day parameters asked for every new day (event kind): rows added later to
+    # an earlier announcement can carry a later day only in such a column.
+    extra_day_params: tuple[str, ...] = ()
+    # (column, value) of the last stage of an event (event kind). Announcement days
+    # with events not yet at that stage are asked again while younger than
+    # ``revisit_days``, because later stages keep the first announcement's day.
+    final_stage: tuple[str, str] | None = None
+    revisit_days: int = 0
 
     @property
     def dedupe_key(self) -> tuple[str, ...]:
@@ -344,6 +352,11 @@ DIVIDEND = Dataset(
     key=("ts_code", "end_date", "ann_date", "div_proc"),
     date_column="ann_date",
     cross_section_param="ann_date",
+    # Every stage of a plan keeps the proposal's ann_date; only 实施 rows carry a day
+    # of their own (imp_ann_date), so new days are asked by both.
+    extra_day_params=("imp_ann_date",),
+    final_stage=("div_proc", "实施"),
+    revisit_days=120,
     row_cap=2000,
     publish_time=STATEMENT_PUBLISH_TIME,
     publish_lag_days=1,
@@ -352,7 +365,7 @@ DIVIDEND = Dataset(
     columns=_columns(
         ("ts_code", "string", "股票代码"),
         ("end_date", "string", "分红年度"),
-        ("ann_date", "string", "预案公告日"),
+        ("ann_date", "string", "预案公告日（各实施进度相同）"),
         ("div_proc", "string", "实施进度"),
         ("stk_div", "float64", "每股送转"),
         ("stk_bo_rate", "float64", "每股送股比例"),

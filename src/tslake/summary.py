@@ -17,7 +17,8 @@ def format_plan_summary(document: dict[str, Any]) -> str:
     if not any(row["units"] for row in rows):
         lines.append("无缺失数据：数据湖已是最新，本次不会调用任何数据接口。")
         return "\n".join(lines)
-    header = f"{'数据集':<12}{'单元':>6}{'股票数':>8}  {'日期范围':<19}{'API调用':>9}{'下限':>7}{'预计分钟':>9}"
+    width = max(12, *(len(row["dataset"]) + 2 for row in rows))
+    header = f"{'数据集':<{width}}{'单元':>6}{'股票数':>8}  {'日期范围':<19}{'API调用':>9}{'下限':>7}{'预计分钟':>9}"
     lines.append(header)
     total_units = total_calls = 0
     total_minutes = 0.0
@@ -28,7 +29,7 @@ def format_plan_summary(document: dict[str, Any]) -> str:
             span = "无缺失"
         minutes = _minutes(row["calls"], row["calls_per_minute"])
         lines.append(
-            f"{row['dataset']:<12}{row['units']:>6}{row['symbols']:>8}  {span:<19}"
+            f"{row['dataset']:<{width}}{row['units']:>6}{row['symbols']:>8}  {span:<19}"
             f"{row['calls']:>9}{row['lower_bound']:>7}{minutes:>9.1f}"
         )
         total_units += row["units"]
