@@ -378,11 +378,16 @@ def test_dividend_stages(server: RunningServer, market: SimMarket) -> None:
         proposal, approval, implementation = (
             stages.loc[name] for name in ("预案", "股东大会通过", "实施")
         )
-        assert proposal["ann_date"] < approval["ann_date"] < implementation["ann_date"]
-        assert implementation["imp_ann_date"] == implementation["ann_date"]
+        assert approval["ann_date"] == proposal["ann_date"]
+        assert implementation["ann_date"] == proposal["ann_date"]
+        assert proposal["ann_date"] < implementation["imp_ann_date"]
         assert (
-            implementation["ann_date"] < implementation["record_date"] < implementation["ex_date"]
+            implementation["imp_ann_date"]
+            < implementation["record_date"]
+            < implementation["ex_date"]
         )
+        assert pd.isna(proposal["imp_ann_date"])
+        assert pd.isna(approval["imp_ann_date"])
         assert implementation["pay_date"] == implementation["ex_date"]
         assert proposal["cash_div"] == 0.0
         assert proposal["cash_div_tax"] == implementation["cash_div_tax"]
@@ -436,6 +441,54 @@ def test_dividend_cross_section(server: RunningServer, market: SimMarket) -> Non
     by_ex_date = client(server).dividend(ex_date=ex_day)
     assert set(by_ex_date["div_proc"]) == {"实施"}
     assert (by_ex_date["ex_date"] == ex_day).all()
+
+
+def test_dividend_by_imp_ann_date(server: RunningServer, market: SimMarket) -> None:
+    rows = implemented(market, server)
+    busiest = rows["imp_ann_date"].value_counts()
+    for day in (busiest.index[0], busiest.index[-1]):
+        frame = client(server).dividend(imp_ann_date=day)
+        expected = rows[rows["imp_ann_date"] == day].reset_index(drop=True)
+        assert len(frame) >= 1, day
+        assert set(frame["div_proc"]) == {"实施"}, day
+        assert rows_of(frame) == rows_of(expected), day
+    assert len(client(server).dividend(imp_ann_date=busiest.index[0])) >= 2
+
+
+def test_dividend_imp_ann_date_with_code(server: RunningServer, market: SimMarket) -> None:
+    row = implemented(market, server).iloc[0]
+    pro = client(server)
+    frame = pro.dividend(ts_code=row["ts_code"], imp_ann_date=row["imp_ann_date"])
+    assert frame["div_proc"].tolist() == ["实施"]
+    assert frame["end_date"].tolist() == [row["end_date"]]
+    assert pro.dividend(ts_code="000000.SZ", imp_ann_date=row["imp_ann_date"]).empty
+    assert pro.dividend(ann_date=row["ann_date"], imp_ann_date=row["ann_date"]).empty
+
+
+def test_dividend_stages_published_in_turn(make_server, market: SimMarket) -> None:
+    table = market.table("dividend")
+    plans = table[(table["div_proc"] == "实施") & (table["ann_date"] > "20200101")]
+    plan = plans.iloc[0]
+    code, proposal_day, implementation_day = plan[["ts_code", "ann_date", "imp_ann_date"]]
+    running = make_server(now=f"{next_day(proposal_day)}T19:59")
+    pro = client(running)
+
+    def stages() -> list[str]:
+        frame = pro.dividend(ts_code=code, ann_date=proposal_day)
+        assert (frame["ann_date"] == proposal_day).all()
+        return frame["div_proc"].tolist()
+
+    assert stages() == []
+    running.set_now(publication_time(proposal_day))
+    assert stages() == ["预案"]
+    # The approval lies 11 days or more before the implementation announcement.
+    running.set_now(f"{next_day(implementation_day)}T19:59")
+    assert stages() == ["预案", "股东大会通过"]
+    assert pro.dividend(ts_code=code, imp_ann_date=implementation_day).empty
+    running.set_now(publication_time(implementation_day))
+    assert stages() == ["预案", "股东大会通过", "实施"]
+    by_day = pro.dividend(ts_code=code, imp_ann_date=implementation_day)
+    assert by_day["ann_date"].tolist() == [proposal_day]
 
 
 def test_dividend_newest_first(server: RunningServer, market: SimMarket) -> None:
@@ -539,6 +592,8 @@ def test_replay_dividend(replay_server: RunningServer) -> None:
     one_day = client(replay_server).dividend(ann_date="20240430")
     assert one_day["div_proc"].tolist() == ["预案", "股东大会通过", "实施"]
     assert client(replay_server).dividend(ex_date="20240718")["div_proc"].tolist() == ["实施"]
+    by_implementation = client(replay_server).dividend(imp_ann_date="20240711")
+    assert by_implementation[["ann_date", "div_proc"]].values.tolist() == [["20240430", "实施"]]
 
 
 def test_replay_dividend_visibility(replay_server: RunningServer) -> None:
@@ -548,6 +603,26 @@ def test_replay_dividend_visibility(replay_server: RunningServer) -> None:
     finally:
         replay_server.set_now(NOW)
     assert frame["ann_date"].tolist() == ["20240820", "20240430", "20240430", "20240430"]
+
+
+@pytest.mark.parametrize(
+    ("now", "stages"),
+    [
+        ("2024-05-01T19:59", []),
+        ("2024-05-01T20:00", ["预案", "股东大会通过"]),
+        ("2024-07-12T19:59", ["预案", "股东大会通过"]),
+        ("2024-07-12T20:00", ["预案", "股东大会通过", "实施"]),
+    ],
+)
+def test_replay_implementation_visibility(
+    replay_server: RunningServer, now: str, stages: list[str]
+) -> None:
+    replay_server.set_now(now)
+    try:
+        frame = client(replay_server).dividend(ann_date="20240430")
+    finally:
+        replay_server.set_now(NOW)
+    assert frame["div_proc"].tolist() == stages
 
 
 def test_replay_financial_tables() -> None:
@@ -570,6 +645,7 @@ def test_cross_sections_fast_on_large_market() -> None:
     for api, column, day in (
         ("disclosure_date", "actual_date", "20250429"),
         ("dividend", "ann_date", "20250612"),
+        ("dividend", "imp_ann_date", "20250612"),
     ):
         started = time.perf_counter()
         frame = market.event_rows(api, EventQuery({column: day}), VISIBLE)

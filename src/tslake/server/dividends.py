@@ -1,14 +1,22 @@
 """The dividend rows of the simulated market, one dividend plan per ex-date of the price series.
 
 Every ex-date that ``series.draw_events`` draws, and on which the adjustment factor
-steps, is paid by a plan with three stages, each a row announced on its own day:
+steps, is paid by a plan with three stages, one row each. As in Tushare, every row
+of a plan carries the proposal day as ``ann_date``. Each stage also has a day of its
+own, on which it is announced:
 
 * 预案 (proposal), 29 to 59 days before the record date, with ``cash_div`` 0.0 and
   the amount in ``cash_div_tax``, as Tushare lists proposals;
-* 股东大会通过 (approved by the shareholders' meeting), 17 to 24 days before it;
-* 实施 (implementation), 1 to 6 days before it, with ``imp_ann_date``,
+* 股东大会通过 (approved by the shareholders' meeting), 17 to 24 days before it.
+  This day is not a column of the row;
+* 实施 (implementation), 1 to 6 days before it, shown as ``imp_ann_date``, with
   ``record_date`` (the stock's last trading day before the ex-date), ``ex_date``,
   ``pay_date`` and, for bonus shares, ``div_listdate``.
+
+A stage row becomes visible once its own day is published, so ``dividend(ann_date=P)``
+returns first the proposal alone, later also the approval and the implementation.
+``DividendIndex.frame`` passes the stage day to ``financial_queries.select_dividends``
+in the hidden column ``PUBLISHED_COLUMN``, which that function drops.
 
 The cash dividend per share (before tax) is the drawn yield times the close before
 the ex-date, and ``stk_div`` is the drawn number of bonus shares per share. So the
@@ -19,9 +27,10 @@ where the factor steps, and the stage days count back from its record date.
 ``end_date`` is the period paid for: 31 December of the year before for a proposal
 made by August, 30 June of the same year for a later one.
 
-The stages of every stock are flattened into arrays once, sorted by announcement
-day, so ``dividend(ann_date=D)`` is a binary search. Amounts need the price series
-and are computed only for the rows a query returns.
+The stages of every stock are flattened into arrays once, sorted by ``ann_date``,
+and the implementation rows are indexed by ``imp_ann_date`` as well, so
+``dividend(ann_date=D)`` and ``dividend(imp_ann_date=D)`` are binary searches.
+Amounts need the price series and are computed only for the rows a query returns.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ import pandas as pd
 from tslake.registry import DIVIDEND
 from tslake.server import days as calendar_days
 from tslake.server import series as sim
-from tslake.server.financial_queries import DIVIDEND_STAGES
+from tslake.server.financial_queries import DIVIDEND_STAGES, PUBLISHED_COLUMN
 from tslake.server.tables import typed_frame
 from tslake.server.universe import Listing, stock_rng
 
@@ -68,10 +77,9 @@ class _Plans:
 
 
 class DividendIndex:
-    """The dividend stages of every stock as flat arrays, sorted by announcement day.
+    """The dividend stages of every stock as flat arrays, sorted by ``ann_date``.
 
-    ``session_day`` converts session indexes to days YYYYMMDD, and ``close_before``
-    returns a stock's close (CNY) on given rows of its series.
+    Rows of one ``ann_date`` come stock by stock, each plan in stage order.
     """
 
     def __init__(
@@ -90,31 +98,49 @@ class DividendIndex:
         self._arrays = {name: values[order] for name, values in arrays.items()}
         self._codes = np.array([listing.ts_code for listing in listings], dtype=object)
 
-    def candidates(self, filters: dict[str, str], position: int | None) -> np.ndarray:
-        """Return the rows that may match ``filters``; ``position`` is the ts_code's stock.
+        implementations = np.flatnonzero(self._arrays["stage"] == IMPLEMENTATION)
+        by_day = np.argsort(self._arrays["imp_ann_date"][implementations], kind="stable")
+        self._by_imp_ann_date = implementations[by_day]
+        self._sorted_imp_ann_date = self._arrays["imp_ann_date"][self._by_imp_ann_date]
 
-        The final filtering is left to ``financial_queries.select_dividends``.
+    def candidates(self, filters: dict[str, str], position: int | None) -> np.ndarray:
+        """Return the rows that may match ``filters``, in index order.
+
+        ``position`` is the stock of the ``ts_code`` filter, None for an unknown code.
+        Visibility and the final filtering are left to
+        ``financial_queries.select_dividends``.
         """
         arrays = self._arrays
-        selected = np.ones(len(arrays["ann_date"]), dtype=bool)
-        if "ts_code" in filters:
-            if position is None:
-                return np.empty(0, dtype=np.int64)
-            selected &= arrays["position"] == position
         if "ann_date" in filters:
             day = int(filters["ann_date"])
             lo = np.searchsorted(arrays["ann_date"], day, side="left")
             hi = np.searchsorted(arrays["ann_date"], day, side="right")
-            return lo + np.flatnonzero(selected[lo:hi])
+            rows = np.arange(lo, hi)
+        elif "imp_ann_date" in filters:
+            day = int(filters["imp_ann_date"])
+            lo = np.searchsorted(self._sorted_imp_ann_date, day, side="left")
+            hi = np.searchsorted(self._sorted_imp_ann_date, day, side="right")
+            rows = np.sort(self._by_imp_ann_date[lo:hi])
+        else:
+            rows = np.arange(len(arrays["ann_date"]))
+
+        if "ts_code" in filters:
+            if position is None:
+                return np.empty(0, dtype=np.int64)
+            rows = rows[arrays["position"][rows] == position]
         for name in ("record_date", "ex_date", "imp_ann_date"):
             if name in filters:
-                selected &= arrays[name] == int(filters[name])
-        return np.flatnonzero(selected)
+                rows = rows[arrays[name][rows] == int(filters[name])]
+        return rows
 
     def frame(
         self, rows: np.ndarray, close_before: Callable[[int, np.ndarray], np.ndarray]
     ) -> pd.DataFrame:
-        """Return ``rows`` as dividend rows; ``close_before(position, series_rows)`` gives closes."""
+        """Build the dividend rows ``rows``, with each stage's own day in ``PUBLISHED_COLUMN``.
+
+        ``close_before(position, series_rows)`` returns a stock's closes (CNY) on
+        rows of its price series.
+        """
         arrays = {name: values[rows] for name, values in self._arrays.items()}
         close = np.empty(len(rows))
         for position in np.unique(arrays["position"]):
@@ -145,13 +171,18 @@ class DividendIndex:
             "div_listdate": implemented_day("ex_date", implemented & has_bonus),
             "imp_ann_date": implemented_day("imp_ann_date"),
         }
-        return typed_frame(DIVIDEND, columns)
+        frame = typed_frame(DIVIDEND, columns)
+        frame[PUBLISHED_COLUMN] = pd.array(
+            calendar_days.as_strings(arrays["published"]), dtype="str"
+        )
+        return frame
 
 
 _INDEX_COLUMNS = (
     "position",
     "stage",
     "ann_date",
+    "published",
     "end_date",
     "record_date",
     "ex_date",
@@ -192,7 +223,8 @@ def _append_stages(
     for stage in (PROPOSAL, APPROVAL, IMPLEMENTATION):
         columns["position"].append(np.full(count, position, dtype=np.int64))
         columns["stage"].append(np.full(count, stage, dtype=np.int64))
-        columns["ann_date"].append(days[stage])
+        columns["ann_date"].append(proposal_day)
+        columns["published"].append(days[stage])
         columns["end_date"].append(end_date)
         columns["record_date"].append(days[4])
         columns["ex_date"].append(days[3])

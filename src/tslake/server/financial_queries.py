@@ -14,9 +14,11 @@ The APIs follow Tushare's documented behaviour:
   ``actual_date`` select rows with that exact value; none is required.
 
 A row is visible once the day in the dataset's ``date_column`` is published (see
-``published_through``); a disclosure_date row is visible from its ``ann_date`` on,
-and shows ``actual_date`` only once that day is published. Rows come back newest
-first; the server's row cap then drops the oldest.
+``published_through``), with two exceptions. Every dividend row of a plan has the
+proposal day as ``ann_date``, and each row is visible once its own stage is
+published (see ``select_dividends``). A disclosure_date row is visible from its
+``ann_date`` on, and shows ``actual_date`` only once that day is published. Rows
+come back newest first, and the server's row cap then drops the oldest.
 """
 
 from __future__ import annotations
@@ -44,8 +46,11 @@ DEFAULT_REPORT_TYPE = "1"
 DIVIDEND_PARAMS: tuple[str, ...] = ("ts_code", "ann_date", "record_date", "ex_date", "imp_ann_date")
 DISCLOSURE_PARAMS: tuple[str, ...] = ("ts_code", "end_date", "pre_date", "actual_date")
 
-# Stages of a dividend plan (div_proc), in the order Tushare lists the rows of one day.
+# Stages of a dividend plan (div_proc), in the order Tushare lists the rows of one plan.
 DIVIDEND_STAGES: tuple[str, ...] = ("预案", "股东大会通过", "实施")
+IMPLEMENTATION_STAGE = DIVIDEND_STAGES[2]
+# Hidden column of a dividend frame with the day (YYYYMMDD) its stage was announced.
+PUBLISHED_COLUMN = "_published"
 
 
 class ReportQuery(NamedTuple):
@@ -153,11 +158,14 @@ def select_reports(
 
 
 def select_dividends(frame: pd.DataFrame, query: EventQuery, visible_through: str) -> pd.DataFrame:
-    """Return the visible dividend rows of ``query``.
+    """Return the dividend rows of ``query`` whose stage is published by ``visible_through``.
 
+    The stage's day comes from ``PUBLISHED_COLUMN`` when the frame has that column,
+    which is dropped from the result. Frames without it, such as recorded responses,
+    use ``imp_ann_date`` for a 实施 row that has one and ``ann_date`` for other rows.
     Order: ann_date descending, then ts_code, end_date descending and the stage.
     """
-    rows = frame.loc[frame["ann_date"] <= visible_through]
+    rows = frame.loc[_stage_days(frame) <= visible_through]
     rows = _filtered(rows, query)
     stage = rows["div_proc"].map({name: rank for rank, name in enumerate(DIVIDEND_STAGES)})
     rows = rows.assign(_stage=stage.fillna(len(DIVIDEND_STAGES)))
@@ -166,7 +174,16 @@ def select_dividends(frame: pd.DataFrame, query: EventQuery, visible_through: st
         ascending=[False, True, False, True],
         kind="stable",
     )
-    return rows.drop(columns="_stage").reset_index(drop=True)
+    rows = rows.drop(columns=["_stage", PUBLISHED_COLUMN], errors="ignore")
+    return rows.reset_index(drop=True)
+
+
+def _stage_days(frame: pd.DataFrame) -> pd.Series:
+    """Return the day (YYYYMMDD) on which the stage of each dividend row was announced."""
+    if PUBLISHED_COLUMN in frame:
+        return frame[PUBLISHED_COLUMN]
+    implemented = (frame["div_proc"] == IMPLEMENTATION_STAGE) & frame["imp_ann_date"].notna()
+    return frame["imp_ann_date"].where(implemented, frame["ann_date"])
 
 
 def select_disclosures(
