@@ -14,7 +14,7 @@ from tslake.announcements import (
     plan_statement,
 )
 from tslake.clock import SHANGHAI
-from tslake.coverage import asof_dates
+from tslake.coverage import asof_dates, next_day
 from tslake.parts import PartInfo, Segment, conform, read_part_info, write_part
 from tslake.registry import DIVIDEND, FINA_INDICATOR, INCOME
 from tslake.universe import FAR_FUTURE, Universe
@@ -277,3 +277,26 @@ def test_hole_is_filled_without_announcement():
     assert [calls[0].segment for calls in groups] == [
         Segment((code,), "20100101", "20101231") for code in CODES
     ]
+
+
+def test_long_history_split_under_cap():
+    _, groups = plan_statement(
+        INCOME,
+        make_universe(),
+        [],
+        start="19900101",
+        end="20240429",
+        symbols=("000001.SZ",),
+        announcers={},
+        index_end=None,
+        correction_days=0,
+        report_types=("1",),
+        cap=50,
+    )
+    (calls,) = groups
+    assert len(calls) == 4
+    assert calls[0].params["start_date"] == "19900101"
+    assert calls[-1].params["end_date"] == "20240429"
+    for earlier, later in zip(calls, calls[1:], strict=False):
+        assert next_day(earlier.params["end_date"]) == later.params["start_date"]
+    assert {call.segment for call in calls} == {Segment(("000001.SZ",), "19900101", "20240429")}

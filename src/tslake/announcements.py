@@ -137,6 +137,7 @@ def plan_statement(
     index_end: str | None,
     correction_days: int,
     report_types: tuple[str, ...],
+    cap: int = 1_000_000,
 ) -> tuple[DatasetPlan, list[list[Call]]]:
     """Return the plan figures and, per symbol to ask, its calls (one per report type).
 
@@ -149,6 +150,7 @@ def plan_statement(
     types = report_types if dataset.report_types else (None,)
     usable = statement_parts(parts, report_types) if dataset.report_types else parts
     needed = needed_until(universe, symbols, end)
+    listed = dict(zip(universe.codes, universe.list_dates, strict=True))
     spans_by_code = covered_spans(usable, needed)
     groups: list[list[Call]] = []
     for code, need_end in needed.items():
@@ -176,15 +178,43 @@ def plan_statement(
             claim_start = next_day(covered_to)
             request_start = max(start, shift_day(claim_start, -dataset.lookback_days))
         segment = Segment((code,), claim_start, claim_end)
+        first_report = max(request_start, listed[code])
         calls = []
         for report_type in types:
-            params = {"ts_code": code, "start_date": request_start, "end_date": claim_end}
-            if report_type is not None:
-                params["report_type"] = report_type
-            calls.append(Call(params, 0, segment))
+            for low, high in split_range(request_start, first_report, claim_end, cap):
+                params = {"ts_code": code, "start_date": low, "end_date": high}
+                if report_type is not None:
+                    params["report_type"] = report_type
+                calls.append(Call(params, 0, segment))
         groups.append(calls)
     _fill_figures(plan, groups)
     return plan, groups
+
+
+# Rows a symbol has per year and report type: four reports and some corrections. Long
+# requests are split in advance so that they stay under the row cap: a request that
+# reaches the cap costs one wasted call before it is split.
+ROWS_PER_YEAR = 4.5
+CAP_USE = 0.9
+
+
+def split_range(start: str, first_report: str, end: str, cap: int) -> list[tuple[str, str]]:
+    """Split [start, end] into ranges that each hold fewer rows than `cap`, by estimate.
+
+    Rows are expected from `first_report` (the listing day) on; the first range
+    keeps the full `start` so no earlier row is missed.
+    """
+    first = parse_yyyymmdd(max(start, first_report))
+    last = parse_yyyymmdd(end)
+    years = max((last - first).days, 0) / 365.25
+    pieces = max(1, math.ceil(years * ROWS_PER_YEAR / (cap * CAP_USE)))
+    if pieces == 1:
+        return [(start, end)]
+    step = (last - first) / pieces
+    bounds = [first + step * index for index in range(1, pieces)]
+    starts = [start] + [yyyymmdd(bound + timedelta(days=1)) for bound in bounds]
+    ends = [yyyymmdd(bound) for bound in bounds] + [end]
+    return list(zip(starts, ends, strict=True))
 
 
 def _fill_figures(plan: DatasetPlan, groups: list[list[Call]]) -> None:
@@ -195,8 +225,15 @@ def _fill_figures(plan: DatasetPlan, groups: list[list[Call]]) -> None:
     plan.missing_pairs = plan.symbols
     plan.first_missing = min(segment.start for segment in segments)
     plan.last_missing = max(segment.end for segment in segments)
-    # Each asked symbol and report type needs at least one call.
-    plan.lower_bound = sum(len(calls) for calls in groups)
+    # Each asked symbol and report type (or day) needs at least one call.
+    plan.lower_bound = len(
+        {
+            tuple(sorted((k, v) for k, v in call.params.items() if not k.endswith("_date")))
+            or tuple(sorted(call.params.items()))
+            for calls in groups
+            for call in calls
+        }
+    )
 
 
 def plan_event(

@@ -90,6 +90,7 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
                 index_end=index_end,
                 correction_days=settings.correction_days,
                 report_types=settings.report_types,
+                cap=settings.row_cap(dataset),
             )
             work.append((plan, [], [], groups))
         elif dataset.kind == "event":
