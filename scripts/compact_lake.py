@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from tslake.compaction import compact_dataset
+from tslake.compaction import compact_dataset, recover
 from tslake.config import load_settings
 from tslake.logs import setup_logging
 from tslake.registry import DATASETS
@@ -16,6 +16,8 @@ def main() -> None:
     setup_logging(snakemake.log[0])
     settings = load_settings(snakemake.config)
     context = run_context(settings, snakemake.config)
+    # A restarted job (profile `retries`) first finishes a commit that a failed attempt journaled.
+    recover(settings.data_dir)
     counts = {
         name: compact_dataset(settings.data_dir, DATASETS[name], context.run_date)
         for name in settings.compacted_datasets

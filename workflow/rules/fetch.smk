@@ -14,6 +14,9 @@ rule fetch_unit:
     wildcard_constraints:
         dataset="|".join(PLANNED_DATASETS) or "none",
         unit=r"[ms]\d{8}-\d{8}-[0-9a-f]{10}",
+    # The client already retries each call; a restart would repeat calls that hit a quota.
+    retries: 0
+    # Local on a cluster too: the API rate limiter is a file lock on the submitting host.
     localrule: True
     conda:
         "../envs/tslake.yaml"

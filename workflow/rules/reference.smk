@@ -9,6 +9,9 @@ rule refresh_reference:
         trade_cal=f"{DATA}/trade_cal/snapshot-{RUN.run_date}.parquet",
     log:
         f"{LOGS}/refresh_reference-{RUN.run_date}.log",
+    # The client already retries each call; a restart would repeat calls that hit a quota.
+    retries: 0
+    # Local on a cluster too: the API rate limiter is a file lock on the submitting host.
     localrule: True
     conda:
         "../envs/tslake.yaml"

@@ -7,7 +7,6 @@ Outputs: none; prints a Chinese summary per dataset and writes it to the log.
 rule validate:
     log:
         f"{LOGS}/validate-{RUN.key}.log",
-    localrule: True
     conda:
         "../envs/tslake.yaml"
     message:
