@@ -34,6 +34,8 @@ rule refresh_announcements:
         f"{LOGS}/refresh_announcements-{RUN.key}.log",
     benchmark:
         f"{STATE}/benchmarks/{RUN.key}/refresh_announcements.tsv"
+    # The client already retries each call; a restart would repeat calls that hit a quota.
+    retries: 0
     localrule: True
     conda:
         "../envs/tslake.yaml"
