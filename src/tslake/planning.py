@@ -36,6 +36,13 @@ def end_dates(settings: Settings, open_days: list[str], now: datetime) -> dict[s
     }
 
 
+def group_codes(settings: Settings, universe: Universe) -> tuple[str, ...] | None:
+    """Return the codes the group selects, or None for the whole market."""
+    if settings.exchanges is not None:
+        return universe.codes_on(settings.exchanges)
+    return settings.symbols
+
+
 def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, Any]:
     """Plan every daily dataset of the group and write the plan folder."""
     universe = load_universe(settings.data_dir)
@@ -44,6 +51,7 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
     parts_by_dataset = {
         name: read_parts(settings.data_dir, name) for name in settings.daily_datasets
     }
+    symbols = group_codes(settings, universe)
     warnings = _plan_warnings(settings, universe, ends, parts_by_dataset)
     for line in warnings:
         log.warning("%s", line)
@@ -63,7 +71,7 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
                 start=settings.start_date,
                 end=end,
                 cap=settings.row_cap(dataset),
-                symbols=settings.symbols,
+                symbols=symbols,
                 retractions=read_retractions(settings.state_dir, name),
             )
         )
@@ -99,6 +107,11 @@ def _plan_warnings(
             warnings.append(
                 f"任务组 {settings.group} 中的代码不在 stock_basic 中，已忽略：{'、'.join(unknown)}。"
             )
+    if settings.exchanges is not None and not universe.codes_on(settings.exchanges):
+        warnings.append(
+            f"任务组 {settings.group} 选择的交易所 {'、'.join(settings.exchanges)} 在 stock_basic 中"
+            "没有任何股票：本次不会下载行情数据。请检查 groups 中的 exchanges。"
+        )
     today = max((end for end in ends.values() if end), default="")
     if today and settings.start_date > today:
         warnings.append(
