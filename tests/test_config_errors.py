@@ -26,6 +26,7 @@ CASES = [
         {"groups": {"all": {"datasets": ["daily"], "symbols": "most"}}},
         ["groups.all.symbols", "'most'", "exchanges", "file"],
     ),
+    ({"progress_interval": 0}, ["progress_interval", "大于 0"]),
 ]
 
 

@@ -53,6 +53,8 @@ class Settings:
     completeness_tolerance: float
     # Exchanges whose stocks the group selects (stock_basic `exchange`); None: no exchange filter.
     exchanges: tuple[str, ...] | None = None
+    # Seconds between progress lines of a fetch job.
+    progress_interval: float = 10.0
 
     @property
     def catalog_path(self) -> Path:
@@ -343,4 +345,5 @@ def load_settings(raw: dict[str, Any], base_dir: Path | None = None) -> Settings
         rate_limit_wait=float(raw.get("rate_limit_wait", 60)),
         completeness_tolerance=float(raw.get("completeness_tolerance", 0.2)),
         exchanges=members.exchanges,
+        progress_interval=float(raw.get("progress_interval", 10)),
     )
