@@ -34,6 +34,7 @@ def main() -> None:
         universe,
         settings.completeness_tolerance,
         suspended,
+        settings.progress_interval,
     )
 
 

@@ -14,6 +14,19 @@ CASES = [
         ["groups.all.datasets", "minutes"],
     ),
     ({"publish_times": {"daily": "25:99"}}, ["publish_times.daily", "HH:MM"]),
+    (
+        {"groups": {"all": {"datasets": ["daily"], "symbols": {"exchanges": ["SHSE"]}}}},
+        ["groups.all.symbols", "SHSE", "SSE、SZSE、BSE"],
+    ),
+    (
+        {"groups": {"all": {"datasets": ["daily"], "symbols": {"file": "nosuch.txt"}}}},
+        ["groups.all.symbols.file", "nosuch.txt", "不存在", "每行一个 ts_code"],
+    ),
+    (
+        {"groups": {"all": {"datasets": ["daily"], "symbols": "most"}}},
+        ["groups.all.symbols", "'most'", "exchanges", "file"],
+    ),
+    ({"progress_interval": 0}, ["progress_interval", "大于 0"]),
 ]
 
 

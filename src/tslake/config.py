@@ -16,7 +16,7 @@ import yaml
 
 from tslake.clock import parse_now, parse_yyyymmdd
 from tslake.registry import ANNOUNCEMENT_INDEX, DATASETS, REFERENCE_DATASETS, Dataset
-from tslake.universe import CODE_PATTERN
+from tslake.universe import CODE_PATTERN, EXCHANGES
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -56,6 +56,10 @@ class Settings:
     correction_days: int = 3
     # report_type values fetched for income, balancesheet and cashflow (one call each).
     report_types: tuple[str, ...] = ("1",)
+    # Exchanges whose stocks the group selects (stock_basic `exchange`); None: no exchange filter.
+    exchanges: tuple[str, ...] | None = None
+    # Seconds between progress lines of a fetch job.
+    progress_interval: float = 10.0
 
     @property
     def catalog_path(self) -> Path:
@@ -149,8 +153,54 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     if error.validator in ("minLength", "minItems", "minProperties"):
         return f"配置项 {key} 不能为空。请填写后重试。"
     if error.validator == "oneOf":
-        return f"配置项 {key} 的值 {value!r} 无效：应为 all 或 ts_code 列表。"
+        return _symbols_message(key, value)
     return f"配置项 {key} 的值 {value!r} 无效（{error.message}）。请改正后重试。"
+
+
+def _symbols_message(key: str, value: object) -> str:
+    """Explain the forms a group's `symbols` may take, for a value that matches none of them."""
+    forms = (
+        "all（全市场）；ts_code 列表，如 [600000.SH, 000001.SZ]；"
+        f"{{exchanges: [...]}}，交易所可选 {'、'.join(EXCHANGES)}；"
+        "{file: 代码文件路径}，文件每行一个 ts_code"
+    )
+    if isinstance(value, dict) and isinstance(value.get("exchanges"), list):
+        unknown = [name for name in value["exchanges"] if name not in EXCHANGES]
+        if unknown:
+            return (
+                f"配置项 {key} 含未知交易所 {'、'.join(map(str, unknown))}：可选 "
+                f"{'、'.join(EXCHANGES)}（上交所、深交所、北交所），请改正后重试。"
+            )
+    return f"配置项 {key} 的值 {value!r} 无效：应为以下写法之一：{forms}。"
+
+
+def read_code_file(path: Path, key: str) -> tuple[str, ...]:
+    """Read a file of ts_code values, one per line; `#` starts a comment.
+
+    Raises ConfigError naming the file, the line and the fix.
+    """
+    if not path.is_file():
+        raise ConfigError(
+            f"配置项 {key} 指向的代码文件 {str(path)!r} 不存在：请创建它（每行一个 ts_code，"
+            "# 之后为注释），或改正路径（相对路径以运行 snakemake 的工作目录为准）。"
+        )
+    codes = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
+        code = line.split("#", 1)[0].strip()
+        if not code:
+            continue
+        if not CODE_PATTERN.match(code):
+            raise ConfigError(
+                f"代码文件 {path} 第 {number} 行的代码 {code!r} 无效（配置项 {key}）："
+                "应形如 600000.SH、000001.SZ、430047.BJ，每行一个；请改正或删除该行。"
+            )
+        codes.append(code)
+    if not codes:
+        raise ConfigError(
+            f"代码文件 {path} 中没有任何 ts_code（配置项 {key}）：请每行写一个代码，例如 600000.SH。"
+        )
+    return tuple(sorted(set(codes)))
 
 
 def _check_date(key: str, value: object) -> str:
@@ -184,9 +234,17 @@ def _check_groups(groups: dict[str, Any]) -> None:
                 )
 
 
-def _group_members(
-    raw: dict[str, Any], group: str
-) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+@dataclass(frozen=True)
+class GroupMembers:
+    """The datasets of a group and its symbol selection."""
+
+    datasets: tuple[str, ...]
+    # Explicit codes (a list or a code file); None selects by `exchanges` or the whole market.
+    symbols: tuple[str, ...] | None
+    exchanges: tuple[str, ...] | None
+
+
+def _group_members(raw: dict[str, Any], group: str, base: Path) -> GroupMembers:
     groups = raw["groups"]
     _check_groups(groups)
     if group not in groups:
@@ -200,15 +258,21 @@ def _group_members(
     ordered = list(REFERENCE_DATASETS) + [
         n for n in spec["datasets"] if n not in REFERENCE_DATASETS
     ]
+    datasets = tuple(ordered)
     symbols_value = spec.get("symbols", "all")
+    key = f"groups.{group}.symbols"
     if symbols_value == "all":
-        return tuple(ordered), None
+        return GroupMembers(datasets, None, None)
+    if isinstance(symbols_value, dict) and "exchanges" in symbols_value:
+        exchanges = tuple(sorted(set(symbols_value["exchanges"])))
+        return GroupMembers(datasets, None, exchanges)
+    if isinstance(symbols_value, dict):
+        path = base / str(symbols_value["file"])
+        return GroupMembers(datasets, read_code_file(path, f"{key}.file"), None)
     for code in symbols_value:
         if not CODE_PATTERN.match(str(code)):
-            raise ConfigError(
-                f"配置项 groups.{group}.symbols 含无效代码 {code!r}：应形如 600000.SH、000001.SZ。"
-            )
-    return tuple(ordered), tuple(sorted(set(symbols_value)))
+            raise ConfigError(f"配置项 {key} 含无效代码 {code!r}：应形如 600000.SH、000001.SZ。")
+    return GroupMembers(datasets, tuple(sorted(set(symbols_value))), None)
 
 
 def _check_names(key: str, mapping: dict[str, Any], known: set[str]) -> None:
@@ -259,7 +323,7 @@ def load_settings(raw: dict[str, Any], base_dir: Path | None = None) -> Settings
                 f"配置项 now 的值 {now_value!r} 不是有效时间：请写成 ISO 格式的上海时间，"
                 "例如 2026-12-04T20:00；留空则使用系统时钟。"
             ) from None
-    datasets, symbols = _group_members(raw, str(raw["group"]))
+    members = _group_members(raw, str(raw["group"]), base)
     known_names = set(DATASETS) | {dataset.api for dataset in DATASETS.values()}
     _check_names("rate_limits", raw.get("rate_limits", {}), known_names)
     _check_names("row_caps", raw.get("row_caps", {}), known_names)
@@ -282,8 +346,8 @@ def load_settings(raw: dict[str, Any], base_dir: Path | None = None) -> Settings
     return Settings(
         data_dir=(base / raw["data_dir"]).resolve(),
         group=str(raw["group"]),
-        datasets=datasets,
-        symbols=symbols,
+        datasets=members.datasets,
+        symbols=members.symbols,
         start_date=start_date,
         source=source,
         tushare_url=str(raw["tushare_url"]),
@@ -304,4 +368,6 @@ def load_settings(raw: dict[str, Any], base_dir: Path | None = None) -> Settings
         completeness_tolerance=float(raw.get("completeness_tolerance", 0.2)),
         correction_days=int(raw.get("correction_days", 3)),
         report_types=tuple(sorted({str(value) for value in raw.get("report_types", ["1"])})),
+        exchanges=members.exchanges,
+        progress_interval=float(raw.get("progress_interval", 10)),
     )

@@ -17,6 +17,7 @@ from tslake.config import Settings
 from tslake.coverage import read_parts
 from tslake.fetch import fetch_unit
 from tslake.planner import Unit, unit_id_of
+from tslake.planning import group_codes
 from tslake.registry import DATASETS, DISCLOSURE_DATE
 from tslake.tushare_api import TushareClient
 from tslake.universe import load_universe
@@ -42,7 +43,7 @@ def refresh_disclosures(
             statements,
             parts_by_dataset,
             universe,
-            settings.symbols,
+            group_codes(settings, universe),
             settings.start_date,
             end,
             settings.report_types,

@@ -12,6 +12,7 @@ import pandas as pd
 from tslake.clock import SHANGHAI, parse_yyyymmdd, yyyymmdd
 from tslake.parts import Segment, conform, write_part
 from tslake.planner import Unit
+from tslake.progress import FetchProgress
 from tslake.registry import Dataset
 from tslake.suspensions import Suspensions
 from tslake.tushare_api import TushareClient, TushareError
@@ -160,6 +161,7 @@ def fetch_unit(
     universe: Universe,
     tolerance: float,
     suspended: Suspensions | None = None,
+    progress_interval: float = 10.0,
 ) -> int:
     """Run every call of `unit`, check the rows, and write its part to `output`; return the rows written.
 
@@ -170,15 +172,19 @@ def fetch_unit(
     frames: list[pd.DataFrame] = []
     segments = []
     market_days: dict[str, list[Segment]] = {}
-    for number, call in enumerate(unit.calls, start=1):
-        frames += fetch_complete(client, dataset, dict(call.params), cap, universe.listed_codes)
-        one_market_day = call.segment.symbols is None and call.segment.start == call.segment.end
-        if one_market_day and dataset.kind == "daily" and not dataset.sparse:
-            market_days.setdefault(call.segment.start, []).append(call.segment)
-        else:
-            segments.append(call.segment)
-        if number % 20 == 0 or number == len(unit.calls):
-            log.info("单元 %s：已完成 %d/%d 次请求", unit.unit_id, number, len(unit.calls))
+    rows = 0
+    label = f"单元 {unit.dataset}/{unit.unit_id}"
+    with FetchProgress(label, len(unit.calls), progress_interval) as progress:
+        for number, call in enumerate(unit.calls, start=1):
+            fetched = fetch_complete(client, dataset, dict(call.params), cap, universe.listed_codes)
+            frames += fetched
+            rows += sum(len(frame) for frame in fetched)
+            one_market_day = call.segment.symbols is None and call.segment.start == call.segment.end
+            if one_market_day and dataset.kind == "daily" and not dataset.sparse:
+                market_days.setdefault(call.segment.start, []).append(call.segment)
+            else:
+                segments.append(call.segment)
+            progress.update(number, rows, client.calls)
     notes: dict[str, object] = {}
     if dataset.report_types:
         # Coverage of a statement part counts only for the report types it fetched.

@@ -122,6 +122,15 @@ def _needed_matrix(first: np.ndarray, last: np.ndarray, day_count: int) -> np.nd
     return (index >= first[:, None]) & (index <= last[:, None])
 
 
+def needed_matrix(universe: Universe, codes: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Return a bool matrix (len(codes) x len(days)): True where the code is listed on the day.
+
+    `codes` must all be in the universe; `days` is a sorted slice of its open days.
+    """
+    first, last = _needed_spans(universe, codes, days)
+    return _needed_matrix(first, last, len(days))
+
+
 def _market_calls(
     day: str, listed: int, codes_of_day: list[str], cap: int, multi_code: bool
 ) -> list[Call] | None:

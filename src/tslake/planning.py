@@ -59,6 +59,13 @@ def end_dates(settings: Settings, open_days: list[str], now: datetime) -> dict[s
     }
 
 
+def group_codes(settings: Settings, universe: Universe) -> tuple[str, ...] | None:
+    """Return the codes the group selects, or None for the whole market."""
+    if settings.exchanges is not None:
+        return universe.codes_on(settings.exchanges)
+    return settings.symbols
+
+
 def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, Any]:
     """Plan every daily dataset of the group and write the plan folder."""
     universe = load_universe(settings.data_dir)
@@ -67,10 +74,11 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
     parts_by_dataset = {
         name: read_parts(settings.data_dir, name) for name in settings.planned_datasets
     }
+    symbols = group_codes(settings, universe)
     warnings = _plan_warnings(settings, universe, ends, parts_by_dataset)
     for line in warnings:
         log.warning("%s", line)
-    announcers, index_end = _announcement_index(settings, universe, ends, parts_by_dataset)
+    announcers, index_end = _announcement_index(settings, universe, symbols, ends, parts_by_dataset)
     work: list[tuple[DatasetPlan, list[Call], list[Call], list[list[Call]]]] = []
     for name in settings.planned_datasets:
         dataset = DATASETS[name]
@@ -85,7 +93,7 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
                 parts,
                 start=settings.start_date,
                 end=end,
-                symbols=settings.symbols,
+                symbols=symbols,
                 announcers=announcers,
                 index_end=index_end,
                 correction_days=settings.correction_days,
@@ -100,7 +108,7 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
                 parts,
                 start=settings.start_date,
                 end=end,
-                symbols=settings.symbols,
+                symbols=symbols,
             )
             work.append((plan, [], [], groups))
         else:
@@ -111,7 +119,7 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
                 start=settings.start_date,
                 end=end,
                 cap=settings.row_cap(dataset),
-                symbols=settings.symbols,
+                symbols=symbols,
                 retractions=read_retractions(settings.state_dir, name),
             )
             work.append((plan, market, symbol, []))
@@ -142,6 +150,7 @@ def make_plan(settings: Settings, now: datetime, plan_dir: Path) -> dict[str, An
 def _announcement_index(
     settings: Settings,
     universe: Universe,
+    symbols: tuple[str, ...] | None,
     ends: dict[str, str | None],
     parts_by_dataset: dict[str, list[PartInfo]],
 ) -> tuple[dict[str, list[str]], str | None]:
@@ -159,7 +168,7 @@ def _announcement_index(
         statements,
         parts_by_dataset,
         universe,
-        settings.symbols,
+        symbols,
         settings.start_date,
         end,
         settings.report_types,
@@ -187,6 +196,11 @@ def _plan_warnings(
             warnings.append(
                 f"任务组 {settings.group} 中的代码不在 stock_basic 中，已忽略：{'、'.join(unknown)}。"
             )
+    if settings.exchanges is not None and not universe.codes_on(settings.exchanges):
+        warnings.append(
+            f"任务组 {settings.group} 选择的交易所 {'、'.join(settings.exchanges)} 在 stock_basic 中"
+            "没有任何股票：本次不会下载行情数据。请检查 groups 中的 exchanges。"
+        )
     today = max((end for end in ends.values() if end), default="")
     if today and settings.start_date > today:
         warnings.append(

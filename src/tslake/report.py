@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tslake.catalog import build_catalog
 from tslake.config import Settings
 from tslake.parts import PartError, read_part_info
 from tslake.planning import read_plan
+from tslake.registry import DATASETS
 from tslake.summary import format_run_summary
 from tslake.validate import FINDING_NAMES
 
@@ -18,6 +20,9 @@ def print_up_to_date(run_record: str) -> None:
     """Say so when this invocation's plan already ran to the end, so Snakemake has nothing to do."""
     if Path(run_record).exists():
         print("数据湖已是最新：没有缺失的数据，本次不会调用任何数据接口。", flush=True)
+        latest = Path(run_record).parent.parent / "reports" / "latest.md"
+        if latest.exists():
+            print(f"上次运行的报告：{latest}", flush=True)
 
 
 def units_left_gaps(data_dir: Path, units: list[dict]) -> bool:
@@ -29,6 +34,17 @@ def units_left_gaps(data_dir: Path, units: list[dict]) -> bool:
     return False
 
 
+@dataclass
+class RunOutcome:
+    """What the parts of a run's plan record: rows and calls, checks, and what is still missing."""
+
+    rows: dict[str, int]  # rows added per dataset of the plan
+    calls: dict[str, int]  # API calls per API, for the units whose part exists
+    summary: str  # the closing line of `format_run_summary`
+    findings: list[str] = field(default_factory=list)  # schema drift and invalid values
+    missing: list[str] = field(default_factory=list)  # short days and retracted pairs
+
+
 def _finding_lines(
     dataset: str, notes: dict, findings: Counter[tuple[str, str]], short: list
 ) -> None:
@@ -36,6 +52,52 @@ def _finding_lines(
         findings[(dataset, kind)] += int(value["count"])
     for item in notes.get("short_days", []):
         short.append((dataset, item))
+
+
+def collect_outcome(settings: Settings, document: dict, record: dict) -> RunOutcome:
+    """Read the parts of the plan's units (footers only) and the run record into a RunOutcome."""
+    rows: Counter[str] = Counter({row["dataset"]: 0 for row in document["datasets"]})
+    calls: Counter[str] = Counter()
+    drift: dict[tuple[str, str], set[str]] = {}
+    findings: Counter[tuple[str, str]] = Counter()
+    short: list[tuple[str, dict]] = []
+    for unit in document["units"]:
+        path = settings.data_dir / unit["dataset"] / f"{unit['unit_id']}.parquet"
+        if not path.exists():
+            continue
+        info = read_part_info(path)
+        rows[unit["dataset"]] += info.rows
+        calls[DATASETS[unit["dataset"]].api] += info.calls
+        for kind, columns in info.notes.get("schema_drift", {}).items():
+            drift.setdefault((unit["dataset"], kind), set()).update(columns)
+        _finding_lines(unit["dataset"], info.notes, findings, short)
+    outcome = RunOutcome(
+        dict(rows), dict(calls), format_run_summary(document, dict(rows), sum(calls.values()))
+    )
+    for (dataset, kind), columns in sorted(drift.items()):
+        names = "、".join(sorted(columns))
+        if kind == "extra_columns":
+            outcome.findings.append(
+                f"注意：接口 {dataset} 返回了登记表中没有的列 {names}，已忽略。"
+            )
+        else:
+            outcome.findings.append(f"注意：接口 {dataset} 缺少列 {names}，这些列存为空值。")
+    for (dataset, kind), count in sorted(findings.items()):
+        outcome.findings.append(
+            f"注意：{dataset} 有 {count} 行{FINDING_NAMES[kind]}，已保留，详见该单元日志。"
+        )
+    for dataset, item in short:
+        outcome.missing.append(
+            f"注意：{dataset} 交易日 {item['day']} 预计约 {item['expected']} 行，只收到 {item['received']} 行，"
+            "疑似未发布完整：未记为已覆盖，下次运行会重新下载。"
+        )
+    for dataset, value in sorted(record.get("consistency", {}).items()):
+        outcome.missing.append(
+            f"注意：{dataset} 缺少 {value['retracted'] + value['given_up']} 个在 daily 中存在的（股票, 交易日），"
+            f"例如 {'、'.join(value['examples'])}；{value['retracted']} 个下次运行重新下载，"
+            f"{value['given_up']} 个已多次重试仍缺失。"
+        )
+    return outcome
 
 
 def print_run_summary(settings: Settings, plan_dir: str, run_record: str) -> None:
@@ -47,43 +109,8 @@ def print_run_summary(settings: Settings, plan_dir: str, run_record: str) -> Non
         return
     document = read_plan(Path(plan_dir))
     record = json.loads(Path(run_record).read_text(encoding="utf-8"))
-    rows: Counter[str] = Counter({row["dataset"]: 0 for row in document["datasets"]})
-    calls = 0
-    drift: dict[tuple[str, str], set[str]] = {}
-    findings: Counter[tuple[str, str]] = Counter()
-    short: list[tuple[str, dict]] = []
-    for unit in document["units"]:
-        path = settings.data_dir / unit["dataset"] / f"{unit['unit_id']}.parquet"
-        if not path.exists():
-            continue
-        info = read_part_info(path)
-        rows[unit["dataset"]] += info.rows
-        calls += info.calls
-        for kind, columns in info.notes.get("schema_drift", {}).items():
-            drift.setdefault((unit["dataset"], kind), set()).update(columns)
-        _finding_lines(unit["dataset"], info.notes, findings, short)
-    lines = [format_run_summary(document, dict(rows), calls)]
-    for (dataset, kind), columns in sorted(drift.items()):
-        names = "、".join(sorted(columns))
-        if kind == "extra_columns":
-            lines.append(f"注意：接口 {dataset} 返回了登记表中没有的列 {names}，已忽略。")
-        else:
-            lines.append(f"注意：接口 {dataset} 缺少列 {names}，这些列存为空值。")
-    for dataset, item in short:
-        lines.append(
-            f"注意：{dataset} 交易日 {item['day']} 预计约 {item['expected']} 行，只收到 {item['received']} 行，"
-            "疑似未发布完整：未记为已覆盖，下次运行会重新下载。"
-        )
-    for (dataset, kind), count in sorted(findings.items()):
-        lines.append(
-            f"注意：{dataset} 有 {count} 行{FINDING_NAMES[kind]}，已保留，详见该单元日志。"
-        )
-    for dataset, value in sorted(record.get("consistency", {}).items()):
-        lines.append(
-            f"注意：{dataset} 缺少 {value['retracted'] + value['given_up']} 个在 daily 中存在的（股票, 交易日），"
-            f"例如 {'、'.join(value['examples'])}；{value['retracted']} 个下次运行重新下载，"
-            f"{value['given_up']} 个已多次重试仍缺失。"
-        )
+    outcome = collect_outcome(settings, document, record)
+    lines = [outcome.summary] + outcome.findings + outcome.missing
     print("\n".join(lines), flush=True)
 
 
@@ -101,10 +128,20 @@ def _last_error(log_file: Path) -> str:
     return lines[-1].split(": ", 1)[-1]
 
 
-def report_failed_run(settings: Settings, plan_dir: str, logs_dir: str, since: float) -> None:
-    """After a failed run: list the failed steps with their errors, and rebuild the catalog over
-    the parts that exist, so datasets whose units succeeded are queryable."""
-    lines = ["本次运行未全部完成。"]
+@dataclass(frozen=True)
+class StepFailure:
+    """A failed fetch unit (`unit` is dataset/unit_id) or another failed step, with its error."""
+
+    step: str
+    error: str
+    log_file: Path
+    unit: str | None = None
+
+
+def find_failures(
+    settings: Settings, plan_dir: str, logs_dir: str, since: float
+) -> list[StepFailure]:
+    """Return the failed steps of a run: planned units without a part, and logs with an error."""
     plan_path = Path(plan_dir) / "plan.json"
     failed_units: set[Path] = set()
     if plan_path.exists():
@@ -113,20 +150,37 @@ def report_failed_run(settings: Settings, plan_dir: str, logs_dir: str, since: f
                 failed_units.add(
                     Path(logs_dir) / "fetch" / unit["dataset"] / f"{unit['unit_id']}.log"
                 )
+    failures = []
     for log_file in sorted(Path(logs_dir).rglob("*.log")):
         if log_file.stat().st_mtime < since:
             continue
         error = _last_error(log_file)
         if log_file in failed_units:
             unit = f"{log_file.parent.name}/{log_file.stem}"
-            lines.append(f"  失败单元 {unit}：{error}")
+            failures.append(StepFailure(log_file.stem, error, log_file, unit))
         elif not error.startswith("详见"):
-            lines.append(f"  {log_file.stem} 失败：{error}")
-    if plan_path.exists():
-        try:
-            build_catalog(settings.data_dir, settings.catalog_path)
-            lines.append("目录 metadata.db 已按已下载的数据重建；其他数据集照常可用。")
-        except PartError as error:
-            lines.append(f"目录 metadata.db 未能重建：{error}")
-    lines.append("问题解决后重新运行 snakemake，只会下载仍然缺失的部分。")
-    print("\n".join(lines), flush=True)
+            failures.append(StepFailure(log_file.stem, error, log_file))
+    return failures
+
+
+def failure_lines(failures: list[StepFailure]) -> list[str]:
+    """Return one Chinese line per failed step."""
+    lines = []
+    for failure in failures:
+        if failure.unit is not None:
+            lines.append(f"失败单元 {failure.unit}：{failure.error}（日志 {failure.log_file}）")
+        else:
+            lines.append(f"{failure.step} 失败：{failure.error}（日志 {failure.log_file}）")
+    return lines
+
+
+def rebuild_after_failure(settings: Settings, plan_dir: str) -> str | None:
+    """Rebuild the catalog over the parts that exist, so datasets whose units succeeded are
+    queryable; return a line saying how that went, or None when the run had no plan yet."""
+    if not (Path(plan_dir) / "plan.json").exists():
+        return None
+    try:
+        build_catalog(settings.data_dir, settings.catalog_path)
+    except PartError as error:
+        return f"目录 metadata.db 未能重建：{error}"
+    return "目录 metadata.db 已按已下载的数据重建；其他数据集照常可用。"

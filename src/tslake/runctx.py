@@ -47,6 +47,9 @@ def _base_key(settings: Settings, raw_config: dict, now: datetime) -> str:
     digest.update(json.dumps(relevant, sort_keys=True, default=str).encode())
     # A moved data folder needs a new catalog, because the views name files by absolute path.
     digest.update(str(settings.data_dir).encode())
+    # The config names a code file only by its path, so its codes are hashed too.
+    if settings.symbols is not None:
+        digest.update(",".join(settings.symbols).encode())
     digest.update(publication_epoch(now, publish_times).encode())
     return digest.hexdigest()[:12]
 

@@ -15,6 +15,9 @@ from tslake.parts import list_part_files, read_part_info
 log = logging.getLogger(__name__)
 
 CODE_PATTERN = re.compile(r"^\d{6}\.(SH|SZ|BJ)$")
+# stock_basic `exchange` values by code suffix: Shanghai, Shenzhen and Beijing.
+EXCHANGE_BY_SUFFIX = {"SH": "SSE", "SZ": "SZSE", "BJ": "BSE"}
+EXCHANGES = tuple(EXCHANGE_BY_SUFFIX.values())
 FAR_FUTURE = "99991231"
 
 
@@ -42,6 +45,15 @@ class Universe:
     delist_dates: np.ndarray  # of str; FAR_FUTURE when still listed
     # True for list_status P (paused): listed, but without trading rows once paused.
     paused: np.ndarray | None = None
+    # stock_basic `exchange` of each code (SSE, SZSE or BSE).
+    exchanges: np.ndarray | None = None
+
+    def codes_on(self, exchanges: tuple[str, ...]) -> tuple[str, ...]:
+        """Return the codes listed on any of `exchanges`, sorted."""
+        if self.exchanges is None:
+            raise ValueError("the universe was loaded without the exchange column")
+        mask = np.isin(self.exchanges, list(exchanges))
+        return tuple(self.codes[mask].tolist())
 
     def days_between(self, start: str, end: str) -> np.ndarray:
         low = np.searchsorted(self.open_days, start, side="left")
@@ -72,7 +84,7 @@ def load_universe(data_dir: Path) -> Universe:
     open_days = np.array(sorted(calendar.loc[calendar["is_open"] == 1, "cal_date"]), dtype=object)
     basics = pq.read_table(
         latest_snapshot(data_dir, "stock_basic"),
-        columns=["ts_code", "list_date", "delist_date", "list_status"],
+        columns=["ts_code", "list_date", "delist_date", "list_status", "exchange"],
     ).to_pandas()
     valid = basics["ts_code"].map(lambda code: bool(CODE_PATTERN.match(str(code))))
     if not valid.all():
@@ -83,10 +95,14 @@ def load_universe(data_dir: Path) -> Universe:
     first_day = open_days[0] if len(open_days) else "19000101"
     list_dates = basics["list_date"].fillna(first_day).astype(str).to_numpy(dtype=object)
     delist_dates = basics["delist_date"].fillna(FAR_FUTURE).astype(str).to_numpy(dtype=object)
+    # Rows without an exchange take it from the code suffix, which always names it.
+    suffixes = basics["ts_code"].astype(str).str.rsplit(".", n=1).str[-1]
+    exchanges = basics["exchange"].fillna(suffixes.map(EXCHANGE_BY_SUFFIX))
     return Universe(
         open_days=open_days,
         codes=basics["ts_code"].astype(str).to_numpy(dtype=object),
         list_dates=list_dates,
         delist_dates=delist_dates,
         paused=(basics["list_status"] == "P").to_numpy(dtype=bool),
+        exchanges=exchanges.astype(str).to_numpy(dtype=object),
     )

@@ -27,6 +27,8 @@ STATE = f"{DATA}/.tslake"
 LOGS = f"{STATE}/logs"
 PLAN_DIR = f"{STATE}/plans/{RUN.key}"
 RUN_RECORD = f"{STATE}/runs/{RUN.key}.json"
+# Reports of the last run that fetched; stable names, so `snakemake --report` finds them later.
+REPORTS = f"{STATE}/reports"
 DAILY_DATASETS = SETTINGS.daily_datasets
 PLANNED_DATASETS = SETTINGS.planned_datasets
 
