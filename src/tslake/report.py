@@ -36,7 +36,7 @@ def units_left_gaps(data_dir: Path, units: list[dict]) -> bool:
 
 @dataclass
 class RunOutcome:
-    """What the parts of a run's plan record: rows and calls, checks, and what is still missing."""
+    """Figures read from the parts of a run's plan: rows, calls, check findings and gaps."""
 
     rows: dict[str, int]  # rows added per dataset of the plan
     calls: dict[str, int]  # API calls per API, for the units whose part exists
@@ -175,8 +175,8 @@ def failure_lines(failures: list[StepFailure]) -> list[str]:
 
 
 def rebuild_after_failure(settings: Settings, plan_dir: str) -> str | None:
-    """Rebuild the catalog over the parts that exist, so datasets whose units succeeded are
-    queryable; return a line saying how that went, or None when the run had no plan yet."""
+    """Rebuild the catalog over the parts that exist, so datasets whose units succeeded stay
+    queryable. Return a line with the outcome, or None when the run had no plan yet."""
     if not (Path(plan_dir) / "plan.json").exists():
         return None
     try:
