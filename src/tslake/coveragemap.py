@@ -1,22 +1,36 @@
-"""Coverage by dataset and year: the share of expected (symbol, trading day) pairs the lake covers.
+"""Coverage by dataset and year: the share of expected (symbol, day) pairs the lake covers.
 
 Expected pairs are the planner's needed pairs: for each symbol of the group, the
 trading days from the later of `start_date` and its listing date to the earlier
 of the dataset's end date and its delisting date. Covered pairs come from the
 parts' own coverage, so a suspended stock's day counts once it was requested.
+
+Announcement datasets count calendar days from `start_date` to the day each
+symbol's announcements are needed until. A statement symbol also counts as covered
+after its as-of day where the disclosure index shows it announced nothing since,
+because the planner then has nothing to ask for it either.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 
+from tslake.announcements import (
+    index_coverage_end,
+    needed_until,
+    read_announcers,
+    statement_parts,
+)
+from tslake.clock import parse_yyyymmdd
 from tslake.config import Settings
-from tslake.coverage import covered_matrix, read_parts
+from tslake.coverage import asof_from_spans, covered_matrix, covered_spans, next_day, read_parts
 from tslake.planner import needed_matrix
 from tslake.planning import group_codes
+from tslake.registry import ANNOUNCEMENT_INDEX, DATASETS
 from tslake.universe import Universe
 
 
@@ -48,7 +62,8 @@ def coverage_by_year(
     else:
         known = set(universe.codes.tolist())
         codes = np.array(sorted(code for code in selected if code in known), dtype=object)
-    rows = []
+    rows: list[YearCoverage] = []
+    rows += _announcement_coverage(settings, universe, selected, end_dates)
     for name in settings.daily_datasets:
         end = end_dates.get(name)
         if not end or end < settings.start_date:
@@ -72,6 +87,80 @@ def coverage_by_year(
                 )
             )
     return rows
+
+
+def _announcement_coverage(
+    settings: Settings,
+    universe: Universe,
+    selected: tuple[str, ...] | None,
+    end_dates: dict[str, str | None],
+) -> list[YearCoverage]:
+    index_parts = read_parts(settings.data_dir, ANNOUNCEMENT_INDEX)
+    rows: list[YearCoverage] = []
+    for name in settings.planned_datasets:
+        dataset = DATASETS[name]
+        end = end_dates.get(name)
+        if not dataset.announcement or not end or end < settings.start_date:
+            continue
+        needed = needed_until(universe, selected, end)
+        parts = read_parts(settings.data_dir, name)
+        if dataset.report_types:
+            parts = statement_parts(parts, settings.report_types)
+        spans_by_code = covered_spans(parts, needed)
+        quiet_until = _quiet_until(dataset.kind, spans_by_code, index_parts, settings.start_date)
+        expected: dict[int, int] = {}
+        covered: dict[int, int] = {}
+        for code, need_end in needed.items():
+            _add_days(expected, settings.start_date, need_end)
+            spans = list(spans_by_code[code])
+            if code in quiet_until:
+                spans.append(quiet_until[code])
+            for first, last in spans:
+                low, high = max(first, settings.start_date), min(last, need_end)
+                if low <= high:
+                    _add_days(covered, low, high)
+        rows += [
+            YearCoverage(name, year, expected[year], min(covered.get(year, 0), expected[year]))
+            for year in sorted(expected)
+        ]
+    return rows
+
+
+def _quiet_until(
+    kind: str,
+    spans_by_code: dict[str, list[tuple[str, str]]],
+    index_parts: list,
+    start: str,
+) -> dict[str, tuple[str, str]]:
+    """Return, per statement symbol, the span after its as-of day in which it announced nothing."""
+    if kind != "statement":
+        return {}
+    asofs = {code: asof_from_spans(spans, start) for code, spans in spans_by_code.items()}
+    known = [day for day in asofs.values() if day is not None]
+    if not known:
+        return {}
+    first = next_day(min(known))
+    index_end = index_coverage_end(index_parts, first)
+    if index_end is None:
+        return {}
+    announcers = read_announcers(index_parts, min(known), index_end)
+    quiet = {}
+    for code, day in asofs.items():
+        # A symbol with a hole (coverage after its as-of day) is asked again anyway.
+        if day is None or day >= index_end or spans_by_code[code][-1][1] != day:
+            continue
+        if not any(day < announced <= index_end for announced in announcers.get(code, [])):
+            quiet[code] = (next_day(day), index_end)
+    return quiet
+
+
+def _add_days(counts: dict[int, int], first: str, last: str) -> None:
+    """Add the calendar days of [first, last] to `counts`, by year."""
+    low, high = parse_yyyymmdd(first), parse_yyyymmdd(last)
+    for year in range(low.year, high.year + 1):
+        year_low = max(low, date(year, 1, 1))
+        year_high = min(high, date(year, 12, 31))
+        counts[year] = counts.get(year, 0) + (year_high - year_low).days + 1
 
 
 def draw_heatmap(rows: list[YearCoverage], output: Path) -> None:

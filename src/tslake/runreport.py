@@ -23,7 +23,7 @@ from tslake.config import Settings
 from tslake.coverage import read_parts
 from tslake.coveragemap import YearCoverage
 from tslake.progress import format_duration
-from tslake.registry import DATASETS, REFERENCE_DATASETS
+from tslake.registry import ANNOUNCEMENT_INDEX, DATASETS, REFERENCE_DATASETS
 from tslake.report import RunOutcome, StepFailure, collect_outcome, failure_lines
 from tslake.tushare_api import NO_PERMISSION_TEXT
 from tslake.universe import Universe
@@ -85,11 +85,15 @@ def _clock_text(moment: float) -> str:
 
 
 def reference_calls(settings: Settings, since: float | None) -> dict[str, int]:
-    """Return the API calls of the reference snapshots written since `since` (epoch seconds)."""
+    """Return the API calls of the parts written since `since` (epoch seconds) outside the plan:
+    the reference snapshots, and the disclosure index unless the group plans it itself."""
     calls: dict[str, int] = {}
     if since is None:
         return calls
-    for name in REFERENCE_DATASETS:
+    names = list(REFERENCE_DATASETS)
+    if ANNOUNCEMENT_INDEX not in settings.planned_datasets:
+        names.append(ANNOUNCEMENT_INDEX)
+    for name in names:
         for part in read_parts(settings.data_dir, name):
             if datetime.fromisoformat(part.fetched_at).timestamp() >= since:
                 api = DATASETS[name].api
@@ -105,8 +109,17 @@ def publication_lines(
     if today not in set(universe.open_days.tolist()):
         return []
     lines = []
-    for name in settings.daily_datasets:
+    for name in settings.planned_datasets:
+        dataset = DATASETS[name]
         end = end_dates.get(name)
+        if dataset.announcement:
+            if end is not None:
+                moment = settings.publish_time(dataset).strftime("%H:%M")
+                lines.append(
+                    f"{name}：公告在发布后第 {dataset.publish_lag_days} 天 {moment}（上海时间）"
+                    f"后才计为已覆盖，本次截至 {end}。"
+                )
+            continue
         if end is not None and end < today:
             moment = settings.publish_time(DATASETS[name]).strftime("%H:%M")
             lines.append(
@@ -130,7 +143,8 @@ def _coverage_section(coverage: list[YearCoverage]) -> tuple[Section, list[str]]
     section = Section(
         "覆盖率",
         lines=[
-            "应有的（股票, 交易日）：每只股票从上市日（不早于 start_date）到退市日（不晚于截止日期）的交易日。"
+            "应有的（股票, 交易日）：每只股票从上市日（不早于 start_date）到退市日（不晚于截止日期）的交易日。",
+            "公告类数据集（财务报表、分红）按日历日计算，从 start_date 到截止日期（退市股票到退市日）。",
         ],
         header=["数据集", "年份范围", "应有", "已覆盖", "覆盖率"],
     )
@@ -170,7 +184,7 @@ def build_report(
     failed = failures is not None
     title = "tslake 运行报告：" + ("本次运行未全部完成" if failed else "成功")
     facts = [
-        f"任务组：{settings.group}（数据集 {'、'.join(settings.daily_datasets) or '无'}）",
+        f"任务组：{settings.group}（数据集 {'、'.join(settings.planned_datasets) or '无'}）",
         f"数据时间：{now.astimezone(SHANGHAI).strftime('%Y-%m-%d %H:%M')}（上海时间）；计划 {key}",
     ]
     if started is not None:
