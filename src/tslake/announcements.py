@@ -162,7 +162,8 @@ def plan_statement(
             continue
         else:
             # A hole (coverage resumes after the as-of day, so a file was deleted) is
-            # filled whatever the index says; a stale tail only when it shows news.
+            # filled whatever the index shows. A stale tail is filled only when the
+            # index shows a new announcement.
             hole = spans[-1][1] > covered_to
             if hole:
                 resumes = next(first for first, _ in spans if first > covered_to)
@@ -245,11 +246,13 @@ def plan_event(
     end: str,
     symbols: tuple[str, ...] | None,
 ) -> tuple[DatasetPlan, list[list[Call]]]:
-    """Return the plan figures and the calls of an event dataset, one call per group.
+    """Return the plan figures and the call groups of an event dataset.
 
-    Symbols with the oldest as-of days are asked for their whole history (one call
-    each); every later day is asked as a whole-market cross-section (one call per
-    day). The split point is the one with the fewest calls, ties going to day calls.
+    Symbols with the oldest as-of days are requested with their whole history, one
+    call each. Every later day is requested as a whole-market cross-section, one
+    call per one-day parameter. The split point is the one with the fewest calls,
+    and ties go to day calls. Days of events not yet at their final stage are
+    requested again.
     """
     plan = DatasetPlan(dataset.name, start, end)
     needed = needed_until(universe, symbols, end)
@@ -339,8 +342,8 @@ def day_calls(dataset: Dataset, days: list[str]) -> list[list[Call]]:
 def pack_groups(dataset: str, groups: list[list[Call]], per_unit: int) -> list[Unit]:
     """Pack call groups into units of about `per_unit` calls, never splitting a group.
 
-    A group holds the calls of one symbol (one per report type), which must land in
-    one part: its coverage is recorded only when all of them succeeded.
+    A group contains the calls of one symbol (one per report type). They must land in
+    one part, because its coverage is recorded only when all of them succeeded.
     """
     units: list[Unit] = []
     batch: list[Call] = []

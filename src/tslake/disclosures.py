@@ -2,7 +2,7 @@
 
 Only the days after the earliest statement as-of day (less the correction window)
 are fetched, one whole-market call per day, into one part. A lake without any
-statement coverage needs no index: the first run asks every symbol in full.
+statement coverage needs no index, because the first run requests every symbol in full.
 """
 
 from __future__ import annotations
