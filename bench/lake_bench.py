@@ -188,19 +188,30 @@ def main() -> None:
     )
     parser.add_argument("--symbols", type=int, default=5400, help="size of the simulated market")
     parser.add_argument(
-        "--workdir", type=Path, help="keep the lake in this folder (default: a temporary one)"
+        "--workdir",
+        type=Path,
+        help="keep the lake in this folder (default: a temporary one, removed at the end)",
     )
     args = parser.parse_args()
     start_date = "19900101" if args.full else "20240101"
-    folder = args.workdir or Path(tempfile.mkdtemp(prefix="tslake-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    config = write_config(folder, args.symbols, start_date)
-    print(f"市场 {args.symbols} 只股票，起始日期 {start_date}，目录 {folder}")
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        run_benchmark(args.workdir, args.symbols, start_date)
+        return
+    # The temporary lake takes about 100 MB, so it is removed afterwards.
+    with tempfile.TemporaryDirectory(prefix="tslake-bench-") as temporary:
+        run_benchmark(Path(temporary), args.symbols, start_date)
+
+
+def run_benchmark(folder: Path, symbols: int, start_date: str) -> None:
+    """Run the three scenarios and the query latencies in `folder`, printing one line each."""
+    config = write_config(folder, symbols, start_date)
+    print(f"市场 {symbols} 只股票，起始日期 {start_date}，目录 {folder}")
     scenarios = [("cold", COLD_NOW), ("no-op", COLD_NOW), ("update", UPDATE_NOW)]
     header = f"{'scenario':<8}{'calls':>7}{'jobs':>6}{'seconds':>9}{'peak MB':>9}{'per-symbol calls':>18}{'ratio':>8}  calls/bound"
     print(header)
     for name, now in scenarios:
-        row = run_scenario(folder, config, now, args.symbols)
+        row = run_scenario(folder, config, now, symbols)
         print(
             f"{name:<8}{row['calls']:>7}{row['jobs']:>6}{row['seconds']:>9.1f}{row['peak_mb']:>9.0f}"
             f"{row['baseline_calls']:>18}{row['ratio']:>8.3f}  {row['plan_bound']}"

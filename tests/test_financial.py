@@ -250,3 +250,11 @@ def test_plan_summary_lists_financial_datasets(cold, tmp_path):
     run = lake.snakemake("plan", now=LATER)
     for name in DATASET_NAMES:
         assert name in run.output
+
+
+def test_validate_reports_financial_datasets(cold, tmp_path):
+    lake = copy_lake(cold, tmp_path / "validate")
+    run = lake.snakemake("validate")
+    for name in DATASET_NAMES:
+        assert f"{name}：" in run.output, name
+    assert "实际公告日期早于公告日期" not in run.output

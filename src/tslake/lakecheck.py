@@ -106,6 +106,46 @@ def check_dataset(
     return lines
 
 
+# Rows of announcement datasets whose dates contradict each other.
+ANNOUNCEMENT_CHECKS: dict[str, str] = {
+    "f_ann_date < ann_date": "实际公告日期早于公告日期",
+    "ann_date < end_date": "公告日期早于报告期末",
+}
+
+
+def check_announcements(
+    connection: duckdb.DuckDBPyConnection, data_dir: Path, name: str
+) -> list[str]:
+    """Return the summary lines of one statement or event dataset."""
+    dataset = DATASETS[name]
+    files = _files(data_dir, name)
+    if not files:
+        return [f"{name}：没有数据文件。"]
+    key = ", ".join(dataset.dedupe_key)
+    total, versions, symbols = connection.execute(
+        f"SELECT count(*), count(DISTINCT ({key})), count(DISTINCT ts_code) "
+        "FROM read_parquet($files)",
+        {"files": files},
+    ).fetchone()
+    lines = [
+        f"{name}：{len(files)} 个文件，{total} 行，{symbols} 只股票，{versions} 个不同的版本"
+        "（文件间重叠的行在视图中按最新文件去重）。"
+    ]
+    columns = set(dataset.column_names)
+    for condition, text in ANNOUNCEMENT_CHECKS.items():
+        if not {word for word in condition.split() if "_" in word} <= columns:
+            continue
+        # Dividends give the paid period, which a proposal may precede; only statements are checked.
+        if dataset.kind != "statement" and "end_date" in condition:
+            continue
+        count = connection.execute(
+            f"SELECT count(*) FROM read_parquet($files) WHERE {condition}", {"files": files}
+        ).fetchone()[0]
+        if count:
+            lines.append(f"  {text}：{count} 行")
+    return lines
+
+
 def _day_table(days: list[str]) -> pa.Table:
     return pa.table({"day": pa.array(days, pa.string())})
 
@@ -118,6 +158,9 @@ def validate_lake(data_dir: Path, datasets: tuple[str, ...], tolerance: float) -
     lines = [f"数据湖检查（{data_dir}）"]
     with duckdb.connect() as connection:
         for name in datasets:
+            if DATASETS[name].announcement:
+                lines += check_announcements(connection, data_dir, name)
+                continue
             if DATASETS[name].kind != "daily":
                 continue
             files = _files(data_dir, name)

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 
 def _minutes(calls: int, per_minute: int) -> float:
     return calls / per_minute if per_minute else 0.0
+
+
+def _display_width(text: str) -> int:
+    """Return the terminal columns of `text`: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _left(text: str, width: int) -> str:
+    return text + " " * max(0, width - _display_width(text))
+
+
+def _right(text: str, width: int) -> str:
+    return " " * max(0, width - _display_width(text)) + text
 
 
 def format_plan_summary(document: dict[str, Any]) -> str:
@@ -18,7 +32,16 @@ def format_plan_summary(document: dict[str, Any]) -> str:
         lines.append("无缺失数据：数据湖已是最新，本次不会调用任何数据接口。")
         return "\n".join(lines)
     width = max(12, *(len(row["dataset"]) + 2 for row in rows))
-    header = f"{'数据集':<{width}}{'单元':>6}{'股票数':>8}  {'日期范围':<19}{'API调用':>9}{'下限':>7}{'预计分钟':>9}"
+    header = (
+        _left("数据集", width)
+        + _right("单元", 6)
+        + _right("股票数", 8)
+        + "  "
+        + _left("日期范围", 19)
+        + _right("API调用", 9)
+        + _right("下限", 7)
+        + _right("预计分钟", 9)
+    )
     lines.append(header)
     total_units = total_calls = 0
     total_minutes = 0.0
@@ -29,7 +52,7 @@ def format_plan_summary(document: dict[str, Any]) -> str:
             span = "无缺失"
         minutes = _minutes(row["calls"], row["calls_per_minute"])
         lines.append(
-            f"{row['dataset']:<{width}}{row['units']:>6}{row['symbols']:>8}  {span:<19}"
+            f"{row['dataset']:<{width}}{row['units']:>6}{row['symbols']:>8}  {_left(span, 19)}"
             f"{row['calls']:>9}{row['lower_bound']:>7}{minutes:>9.1f}"
         )
         total_units += row["units"]
@@ -46,4 +69,4 @@ def format_run_summary(document: dict[str, Any], rows_added: dict[str, int], cal
     if not document["units"]:
         return "本次运行：无缺失数据，没有调用数据接口。数据湖已是最新。"
     parts = [f"{name} +{rows} 行" for name, rows in rows_added.items()]
-    return f"本次运行：{'，'.join(parts)}；共调用数据接口 {calls} 次。"
+    return f"本次运行：{'，'.join(parts)}；下载单元共调用数据接口 {calls} 次（不含参考数据）。"

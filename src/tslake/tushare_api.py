@@ -88,7 +88,7 @@ def read_token(source: str) -> str:
     if not token:
         raise InvalidTokenError(
             f"未设置环境变量 {TOKEN_ENV}：请先执行 export {TOKEN_ENV}=你的token，"
-            "或用 --config source=sim 在本地模拟市场上试运行。"
+            "或运行 bash scripts/demo.sh，在单独的 demo-data 目录中用本地模拟市场试运行。"
         )
     return token
 

@@ -94,12 +94,15 @@ def _faults_file(text: str) -> list[dict[str, Any]]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tslake.server",
+        # Lines are broken by hand: argparse wraps by characters, and Chinese ones are wide.
         description=(
-            "在本机回环地址上运行一个 Tushare Pro 协议的本地服务，提供模拟行情或回放录制的真实数据"
-            "（stock_basic、trade_cal、daily、adj_factor、daily_basic、suspend_d、income、"
-            "balancesheet、cashflow、fina_indicator、dividend、disclosure_date）。"
+            "在本机回环地址上运行一个 Tushare Pro 协议的本地服务，\n"
+            "提供模拟行情或回放录制的真实数据：\n"
+            "stock_basic、trade_cal、daily、adj_factor、daily_basic、suspend_d、\n"
+            "income、balancesheet、cashflow、fina_indicator、dividend、disclosure_date。\n"
             "收到 SIGTERM 或 SIGINT 后停止并以 0 退出。"
         ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     network = parser.add_argument_group("监听")
     network.add_argument(
