@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -53,6 +54,14 @@ class Lake:
         config.update(overrides)
         self.config = config
         self.write_config()
+
+    def copy(self, target: Path) -> Lake:
+        """Return a copy of this lake's folder at `target`, with the same config."""
+        shutil.copytree(self.folder, target)
+        copied = Lake.__new__(Lake)
+        copied.folder = target
+        copied.config = dict(self.config)
+        return copied
 
     def write_config(self) -> None:
         with (self.folder / "config.yaml").open("w", encoding="utf-8") as handle:

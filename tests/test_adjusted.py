@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pandas as pd
 import pytest
 import tushare as ts
@@ -77,10 +75,7 @@ def test_views_match_pro_bar(lake, market, adj):
 
 
 def test_update_keeps_raw_rows(lake, market, tmp_path):
-    updated = Lake.__new__(Lake)
-    updated.folder = tmp_path / "later"
-    shutil.copytree(lake.folder, updated.folder)
-    updated.config = dict(lake.config)
+    updated = lake.copy(tmp_path / "later")
     before = updated.query("SELECT * FROM daily ORDER BY ts_code, trade_date")
     updated.snakemake(now=LATER)
     after = updated.query(

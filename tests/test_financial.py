@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -48,14 +47,6 @@ def cold(tmp_path_factory) -> Lake:
     )
     lake.snakemake()
     return lake
-
-
-def copy_lake(lake: Lake, target) -> Lake:
-    shutil.copytree(lake.folder, target)
-    copied = Lake.__new__(Lake)
-    copied.folder = target
-    copied.config = dict(lake.config)
-    return copied
 
 
 class Server:
@@ -156,14 +147,14 @@ def test_versions_are_kept(cold):
 
 
 def test_second_run_calls_nothing(cold, tmp_path):
-    lake = copy_lake(cold, tmp_path / "again")
+    lake = cold.copy(tmp_path / "again")
     before = len(lake.calls())
     lake.snakemake()
     assert len(lake.calls()) == before
 
 
 def test_update_asks_only_announcers(cold, server_at, tmp_path):
-    lake = copy_lake(cold, tmp_path / "update")
+    lake = cold.copy(tmp_path / "update")
     before = len(lake.calls())
     lake.snakemake(now=LATER)
     new_calls = lake.calls()[before:]
@@ -197,7 +188,7 @@ def test_update_asks_only_announcers(cold, server_at, tmp_path):
 
 
 def test_restatement_point_in_time(cold, tmp_path):
-    lake = copy_lake(cold, tmp_path / "asof")
+    lake = cold.copy(tmp_path / "asof")
     lake.snakemake(now=LATER)
     restated = lake.query(
         "SELECT ts_code, end_date, report_type, max(f_ann_date) AS day FROM income "
@@ -224,7 +215,7 @@ def test_restatement_point_in_time(cold, tmp_path):
 
 
 def test_deleted_statement_file_refetched(cold, tmp_path):
-    lake = copy_lake(cold, tmp_path / "delete")
+    lake = cold.copy(tmp_path / "delete")
     before_rows = lake.query("SELECT * FROM income ORDER BY ALL")
     files = sorted((lake.data / "income").glob("*.parquet"))
     victim = files[len(files) // 2]
@@ -246,14 +237,14 @@ def test_deleted_statement_file_refetched(cold, tmp_path):
 
 
 def test_plan_summary_lists_financial_datasets(cold, tmp_path):
-    lake = copy_lake(cold, tmp_path / "plan")
+    lake = cold.copy(tmp_path / "plan")
     run = lake.snakemake("plan", now=LATER)
     for name in DATASET_NAMES:
         assert name in run.output
 
 
 def test_validate_reports_financial_datasets(cold, tmp_path):
-    lake = copy_lake(cold, tmp_path / "validate")
+    lake = cold.copy(tmp_path / "validate")
     run = lake.snakemake("validate")
     for name in DATASET_NAMES:
         assert f"{name}：" in run.output, name

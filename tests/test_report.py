@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 from collections import Counter
 
 import duckdb
@@ -58,11 +57,6 @@ def table_rows(markdown: str, section: str) -> dict[str, int]:
     for match in re.finditer(r"^\| ([^|]+) \| (\d+) \|$", body, re.MULTILINE):
         rows[match.group(1)] = int(match.group(2))
     return rows
-
-
-def copy_lake(lake: Lake, target) -> Lake:
-    shutil.copytree(lake.folder, target)
-    return Lake(target, **lake.config)
 
 
 def test_run_report_printed_and_saved(demo):
@@ -119,7 +113,7 @@ def test_rerun_saves_no_report(demo):
 
 
 def test_snakemake_report_html(demo, tmp_path):
-    lake = copy_lake(demo[0], tmp_path / "html")
+    lake = demo[0].copy(tmp_path / "html")
     output = tmp_path / "report.html"
     lake.snakemake("--report", str(output))
     page = output.read_text(encoding="utf-8")
@@ -133,7 +127,7 @@ def test_snakemake_report_html(demo, tmp_path):
 
 
 def test_unpublished_day_in_report(demo, tmp_path):
-    lake = copy_lake(demo[0], tmp_path / "evening")
+    lake = demo[0].copy(tmp_path / "evening")
     lake.snakemake(now="2024-06-17T18:00")
     text = (reports(lake) / "latest.md").read_text(encoding="utf-8")
     assert "daily_basic：今天（20240617）的数据 19:00（上海时间）后才发布完整" in text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 
 import pandas as pd
@@ -36,14 +35,6 @@ def cold(tmp_path_factory) -> tuple[Lake, object]:
     )
     run = lake.snakemake()
     return lake, run
-
-
-def copy_lake(lake: Lake, target) -> Lake:
-    shutil.copytree(lake.folder, target)
-    copied = Lake.__new__(Lake)
-    copied.folder = target
-    copied.config = dict(lake.config)
-    return copied
 
 
 def expected(market: SimMarket, name: str, end: str) -> pd.DataFrame:
@@ -98,7 +89,7 @@ def test_cold_run_job_budget(cold):
 
 
 def test_second_run_calls_nothing(cold, tmp_path):
-    lake = copy_lake(cold[0], tmp_path / "again")
+    lake = cold[0].copy(tmp_path / "again")
     before = len(lake.calls())
     run = lake.snakemake()
     assert len(lake.calls()) == before
@@ -106,7 +97,7 @@ def test_second_run_calls_nothing(cold, tmp_path):
 
 
 def test_one_day_update(cold, market, tmp_path):
-    lake = copy_lake(cold[0], tmp_path / "update")
+    lake = cold[0].copy(tmp_path / "update")
     before = len(lake.calls())
     run = lake.snakemake(now="2024-06-17T20:00")
     new_calls = lake.calls()[before:]
@@ -122,7 +113,7 @@ def test_one_day_update(cold, market, tmp_path):
 
 @pytest.mark.parametrize("dataset", DAILY)
 def test_deleted_part_refetched_exactly(cold, tmp_path, dataset):
-    lake = copy_lake(cold[0], tmp_path / f"delete-{dataset}")
+    lake = cold[0].copy(tmp_path / f"delete-{dataset}")
     before_rows = view(lake, dataset)
     parts = sorted((lake.data / dataset).glob("*.parquet"))
     victim = parts[len(parts) // 2]
@@ -161,14 +152,14 @@ def test_listing_delisting_suspension(cold, market, tmp_path):
             if codes == [code]:
                 assert call["params"]["end_date"] <= delist_date, (code, call)
     # An update run makes no per-symbol request, so suspended stocks are not requested again.
-    update = copy_lake(lake, tmp_path / "suspended")
+    update = lake.copy(tmp_path / "suspended")
     before = len(update.calls())
     update.snakemake(now="2024-06-17T20:00")
     assert all("ts_code" not in call["params"] for call in data_calls(update.calls()[before:]))
 
 
 def test_unpublished_day_not_covered(cold, tmp_path):
-    lake = copy_lake(cold[0], tmp_path / "morning")
+    lake = cold[0].copy(tmp_path / "morning")
     lake.snakemake(now="2024-06-17T10:00")
     assert lake.query("SELECT max(trade_date) AS d FROM daily")["d"][0] == "20240614"
     before = len(lake.calls())
@@ -189,7 +180,7 @@ def test_demo_market_job_budget(lake_factory):
 
 
 def test_deleted_catalog_rebuilt_without_calls(cold, tmp_path):
-    lake = copy_lake(cold[0], tmp_path / "catalog")
+    lake = cold[0].copy(tmp_path / "catalog")
     rows = len(view(lake, "daily"))
     (lake.data / "metadata.db").unlink()
     before = len(lake.calls())
@@ -199,7 +190,7 @@ def test_deleted_catalog_rebuilt_without_calls(cold, tmp_path):
 
 
 def test_dry_run_lists_planned_units(cold, tmp_path):
-    lake = copy_lake(cold[0], tmp_path / "dry")
+    lake = cold[0].copy(tmp_path / "dry")
     plan = lake.snakemake("plan", now="2024-06-17T20:00")
     assert "数据更新计划" in plan.stdout
     assert "本次运行" not in plan.stdout
