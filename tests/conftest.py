@@ -15,7 +15,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pytest
+import tushare as ts
 import yaml
+
+from tslake.server import RunningServer, ServerConfig, start_server
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -121,3 +124,29 @@ def lake_factory(tmp_path: Path):
         return Lake(tmp_path / name, **overrides)
 
     return make
+
+
+def tushare_client(
+    server: RunningServer, token: str = "test-token", timeout: float = 30
+) -> ts.pro.client.DataApi:
+    """Return a real tushare client whose requests go to the local `server`."""
+    pro = ts.pro_api(token, timeout=timeout)
+    pro._DataApi__http_url = server.url
+    return pro
+
+
+@pytest.fixture
+def make_server(market, request):
+    """Start servers on the module's `market` fixture, at the module's `NOW` unless a
+    `now` is given; stop them after the test."""
+    started: list[RunningServer] = []
+
+    def make(**settings: object) -> RunningServer:
+        settings.setdefault("now", request.module.NOW)
+        running = start_server(ServerConfig(**settings), source=market)
+        started.append(running)
+        return running
+
+    yield make
+    for running in started:
+        running.stop()

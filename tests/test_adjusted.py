@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import tushare as ts
-from conftest import Lake
+from conftest import Lake, tushare_client
 
 from tslake.server import ServerConfig, SimMarket, start_server
 
@@ -47,8 +47,7 @@ def symbols_with_steps(lake: Lake) -> list[str]:
 
 def pro_bar(market: SimMarket, now: str, code: str, adj: str, end: str) -> pd.DataFrame:
     with start_server(ServerConfig(now=now), source=market) as server:
-        pro = ts.pro_api("test-token")
-        pro._DataApi__http_url = server.url
+        pro = tushare_client(server)
         frame = ts.pro_bar(ts_code=code, adj=adj, start_date=START, end_date=end, api=pro)
     return frame.sort_values("trade_date").reset_index(drop=True)
 

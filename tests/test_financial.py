@@ -7,8 +7,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
-import tushare as ts
-from conftest import Lake
+from conftest import Lake, tushare_client
 
 from tslake.parts import read_part_info
 from tslake.registry import DATASETS
@@ -53,8 +52,7 @@ class Server:
     """The simulated market at one clock, read through the real tushare client."""
 
     def __init__(self, running: RunningServer) -> None:
-        self.pro = ts.pro_api("test-token")
-        self.pro._DataApi__http_url = running.url
+        self.pro = tushare_client(running)
 
     def per_symbol(self, name: str, codes: list[str], end: str) -> pd.DataFrame:
         frames = []

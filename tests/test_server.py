@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import requests
 import tushare as ts
+from conftest import tushare_client
 
 from tslake.server import ReplaySource, RunningServer, ServerConfig, SimMarket, start_server
 from tslake.server.app import STOCK_BASIC_DEFAULT_FIELDS
@@ -28,13 +29,6 @@ NOW = "2026-12-04T20:00"
 TODAY = "20261204"
 RATE_LIMIT_TEXT = "抱歉，您每分钟最多访问该接口{}次，权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
 TOKEN_TEXT = "您的token不对，请确认。"
-
-
-def client(server: RunningServer, token: str = "test-token") -> ts.pro.client.DataApi:
-    """Return a tushare client whose requests go to ``server``."""
-    pro = ts.pro_api(token)
-    pro._DataApi__http_url = server.url
-    return pro
 
 
 def post(server: RunningServer, body: dict, path: str = "") -> dict:
@@ -53,22 +47,6 @@ def market() -> SimMarket:
 def server(market: SimMarket) -> Iterator[RunningServer]:
     with start_server(ServerConfig(now=NOW), source=market) as running:
         yield running
-
-
-@pytest.fixture
-def make_server(market: SimMarket) -> Iterator:
-    """Start servers on the shared market with extra settings; stop them after the test."""
-    started: list[RunningServer] = []
-
-    def make(**settings: object) -> RunningServer:
-        settings.setdefault("now", NOW)
-        running = start_server(ServerConfig(**settings), source=market)
-        started.append(running)
-        return running
-
-    yield make
-    for running in started:
-        running.stop()
 
 
 def listing_with(market: SimMarket, predicate) -> str:
@@ -91,7 +69,7 @@ def old_listed_code(market: SimMarket) -> str:
 
 def test_daily_history_newest_first(server: RunningServer, market: SimMarket) -> None:
     code = old_listed_code(market)
-    frame = client(server).daily(ts_code=code, start_date="20260101", end_date="20261231")
+    frame = tushare_client(server).daily(ts_code=code, start_date="20260101", end_date="20261231")
     assert len(frame) > 200
     assert frame["trade_date"].is_monotonic_decreasing
     assert frame["trade_date"].is_unique
@@ -99,14 +77,14 @@ def test_daily_history_newest_first(server: RunningServer, market: SimMarket) ->
 
 
 def test_cross_section_sorted_by_code(server: RunningServer) -> None:
-    frame = client(server).daily(trade_date="20261203")
+    frame = tushare_client(server).daily(trade_date="20261203")
     assert len(frame) > 40
     assert (frame["trade_date"] == "20261203").all()
     assert frame["ts_code"].is_monotonic_increasing
 
 
 def test_range_orders_date_then_code(server: RunningServer) -> None:
-    frame = client(server).adj_factor(start_date="20261130", end_date="20261204")
+    frame = tushare_client(server).adj_factor(start_date="20261130", end_date="20261204")
     expected = frame.sort_values(["trade_date", "ts_code"], ascending=[False, True])
     assert frame["trade_date"].nunique() == 5
     assert frame.index.equals(expected.index)
@@ -152,7 +130,7 @@ def test_any_path_accepted(server: RunningServer) -> None:
 
 def test_requested_fields_order(server: RunningServer, market: SimMarket) -> None:
     code = old_listed_code(market)
-    pro = client(server)
+    pro = tushare_client(server)
     frame = pro.daily(ts_code=code, trade_date="20261203", fields="close,trade_date,bogus")
     assert list(frame.columns) == ["close", "trade_date"]
     listed = pro.daily(ts_code=code, trade_date="20261203", fields=["vol", "ts_code"])
@@ -160,7 +138,7 @@ def test_requested_fields_order(server: RunningServer, market: SimMarket) -> Non
 
 
 def test_daily_values_consistent(server: RunningServer) -> None:
-    frame = client(server).daily(trade_date="20261203")
+    frame = tushare_client(server).daily(trade_date="20261203")
     assert (frame["low"] <= frame[["open", "close"]].min(axis=1)).all()
     assert (frame["high"] >= frame[["open", "close"]].max(axis=1)).all()
     change = (frame["close"] - frame["pre_close"]).round(2)
@@ -170,7 +148,7 @@ def test_daily_values_consistent(server: RunningServer) -> None:
 
 
 def test_daily_basic_close_matches_daily(server: RunningServer) -> None:
-    pro = client(server)
+    pro = tushare_client(server)
     daily = pro.daily(trade_date="20261203", fields="ts_code,close")
     basic = pro.daily_basic(trade_date="20261203", fields="ts_code,close")
     merged = daily.merge(basic, on="ts_code", suffixes=("_daily", "_basic"))
@@ -182,7 +160,7 @@ def test_daily_basic_close_matches_daily(server: RunningServer) -> None:
 
 
 def test_comma_separated_codes(server: RunningServer, market: SimMarket) -> None:
-    pro = client(server)
+    pro = tushare_client(server)
     first = old_listed_code(market)
     second = listing_with(market, lambda listing: listing.status == "L" and listing.ts_code > first)
     both = pro.daily(ts_code=f"{first},{second}", start_date="20261101", end_date="20261130")
@@ -195,7 +173,7 @@ def test_comma_separated_codes(server: RunningServer, market: SimMarket) -> None
 
 
 def test_daily_requires_a_selector(server: RunningServer) -> None:
-    pro = client(server)
+    pro = tushare_client(server)
     with pytest.raises(Exception, match=r"^ts_code required$"):
         pro.daily()
     with pytest.raises(Exception, match=r"^ts_code required$"):
@@ -205,12 +183,12 @@ def test_daily_requires_a_selector(server: RunningServer) -> None:
 
 def test_unknown_api_rejected(server: RunningServer) -> None:
     with pytest.raises(Exception, match=r"^请指定正确的接口名$"):
-        client(server).no_such_api()
+        tushare_client(server).no_such_api()
 
 
 def test_invalid_date_rejected(server: RunningServer) -> None:
     with pytest.raises(Exception, match="trade_date"):
-        client(server).daily(trade_date="2026-12-04")
+        tushare_client(server).daily(trade_date="2026-12-04")
 
 
 def test_malformed_body_rejected(server: RunningServer) -> None:
@@ -220,7 +198,7 @@ def test_malformed_body_rejected(server: RunningServer) -> None:
 
 
 def test_unknown_code_has_no_rows(server: RunningServer) -> None:
-    frame = client(server).daily(ts_code="999999.SH", start_date="20200101")
+    frame = tushare_client(server).daily(ts_code="999999.SH", start_date="20200101")
     assert frame.empty
     assert list(frame.columns)[:2] == ["ts_code", "trade_date"]
 
@@ -235,7 +213,7 @@ class BrokenMarket(SimMarket):
 def test_source_fault_returns_server_error(caplog: pytest.LogCaptureFixture) -> None:
     with start_server(ServerConfig(now=NOW), source=BrokenMarket(symbols=5, seed=1)) as running:
         with pytest.raises(Exception, match="服务器错误"):
-            client(running, "fault-token").daily(trade_date=TODAY)
+            tushare_client(running, "fault-token").daily(trade_date=TODAY)
         assert running.calls[-1].code == 50101
     assert "simulated disk failure" in caplog.text
     assert "fault-token" not in caplog.text
@@ -251,9 +229,9 @@ def test_get_not_allowed(server: RunningServer) -> None:
 def test_invalid_token_text(make_server) -> None:
     running = make_server(token="secret")
     with pytest.raises(Exception) as raised:
-        client(running, "wrong").trade_cal()
+        tushare_client(running, "wrong").trade_cal()
     assert str(raised.value) == TOKEN_TEXT
-    assert len(client(running, "secret").trade_cal(start_date="20261201")) > 0
+    assert len(tushare_client(running, "secret").trade_cal(start_date="20261201")) > 0
 
 
 def test_empty_token_rejected(server: RunningServer) -> None:
@@ -266,7 +244,7 @@ def test_empty_token_rejected(server: RunningServer) -> None:
 def test_row_cap_drops_oldest(make_server, market: SimMarket) -> None:
     running = make_server(row_caps={"daily": 50})
     code = old_listed_code(market)
-    frame = client(running).daily(ts_code=code, start_date="20200101", end_date=TODAY)
+    frame = tushare_client(running).daily(ts_code=code, start_date="20200101", end_date=TODAY)
     truth = running.table("daily")
     newest = truth[(truth["ts_code"] == code) & (truth["trade_date"] >= "20200101")].head(50)
     assert len(frame) == 50
@@ -276,7 +254,7 @@ def test_row_cap_drops_oldest(make_server, market: SimMarket) -> None:
 
 def test_row_cap_on_cross_section(make_server) -> None:
     running = make_server(row_caps={"daily": 10, "adj_factor": 70})
-    pro = client(running)
+    pro = tushare_client(running)
     day = pro.daily(trade_date="20261203")
     truth = running.table("daily")
     all_codes = truth.loc[truth["trade_date"] == "20261203", "ts_code"].tolist()
@@ -295,7 +273,7 @@ def test_row_cap_on_cross_section(make_server) -> None:
 
 
 def test_trade_cal_cap_keeps_newest(server: RunningServer) -> None:
-    calendar = client(server).trade_cal()
+    calendar = tushare_client(server).trade_cal()
     assert len(calendar) == 10000
     assert calendar["cal_date"].is_monotonic_decreasing
     assert calendar["cal_date"].iloc[0] == server.source.calendar.last_day
@@ -303,7 +281,7 @@ def test_trade_cal_cap_keeps_newest(server: RunningServer) -> None:
 
 def test_rate_limit_exact_text(make_server) -> None:
     running = make_server(rate_limits={"daily": 3})
-    pro = client(running)
+    pro = tushare_client(running)
     for _ in range(3):
         pro.daily(trade_date="20261203", fields="ts_code")
     with pytest.raises(Exception) as raised:
@@ -314,7 +292,7 @@ def test_rate_limit_exact_text(make_server) -> None:
 
 def test_global_rate_limit(make_server) -> None:
     running = make_server(rate_limit=2)
-    pro = client(running)
+    pro = tushare_client(running)
     pro.trade_cal(start_date=TODAY)
     pro.trade_cal(start_date=TODAY)
     with pytest.raises(Exception) as raised:
@@ -328,7 +306,7 @@ def test_global_rate_limit(make_server) -> None:
 
 def test_unpublished_day_hidden(make_server, market: SimMarket) -> None:
     running = make_server(now="2026-12-04T10:00")
-    pro = client(running)
+    pro = tushare_client(running)
     code = old_listed_code(market)
     assert pro.daily(trade_date=TODAY).empty
     history = pro.daily(ts_code=code, start_date="20261201")
@@ -345,7 +323,7 @@ def test_unpublished_day_hidden(make_server, market: SimMarket) -> None:
 
 def test_publish_time_override(make_server) -> None:
     running = make_server(now="2026-12-04T10:00", publish_times={"adj_factor": "09:30"})
-    pro = client(running)
+    pro = tushare_client(running)
     assert len(pro.adj_factor(trade_date=TODAY)) > 40
     assert pro.daily(trade_date=TODAY).empty
 
@@ -353,21 +331,21 @@ def test_publish_time_override(make_server) -> None:
 def test_clock_in_shanghai_time(make_server) -> None:
     # 09:30 UTC is 17:30 in Shanghai.
     running = make_server(now="2026-12-04T09:30:00+00:00")
-    assert len(client(running).daily(trade_date=TODAY)) > 40
+    assert len(tushare_client(running).daily(trade_date=TODAY)) > 40
 
 
 # stock_basic and trade_cal
 
 
 def test_stock_basic_default_fields(server: RunningServer) -> None:
-    frame = client(server).stock_basic()
+    frame = tushare_client(server).stock_basic()
     assert list(frame.columns) == list(STOCK_BASIC_DEFAULT_FIELDS)
     assert frame["ts_code"].is_monotonic_increasing
     assert frame["ts_code"].str.fullmatch(r"\d{6}\.(SH|SZ|BJ)").all()
 
 
 def test_stock_basic_list_statuses(server: RunningServer, market: SimMarket) -> None:
-    pro = client(server)
+    pro = tushare_client(server)
     fields = "ts_code,list_status,delist_date,exchange,market,list_date"
     frames = {status: pro.stock_basic(list_status=status, fields=fields) for status in "LDP"}
     truth = server.table("stock_basic")
@@ -391,7 +369,7 @@ def test_stock_basic_follows_clock(make_server, market: SimMarket) -> None:
     final = market.stock_basic()
     delisted = final[final["list_status"] == "D"].iloc[0]
     running = make_server(now="2026-12-04T20:00")
-    pro = client(running)
+    pro = tushare_client(running)
     fields = "ts_code,list_status,delist_date,list_date"
 
     future = final[final["list_date"] > TODAY]
@@ -409,7 +387,7 @@ def test_stock_basic_follows_clock(make_server, market: SimMarket) -> None:
 
 
 def test_trade_cal_open_and_closed_days(server: RunningServer) -> None:
-    pro = client(server)
+    pro = tushare_client(server)
     frame = pro.trade_cal(start_date="20261001", end_date="20261010")
     assert frame["cal_date"].tolist() == [f"202610{day:02d}" for day in range(10, 0, -1)]
     is_open = dict(zip(frame["cal_date"], frame["is_open"], strict=True))
@@ -427,7 +405,7 @@ def test_trade_cal_open_and_closed_days(server: RunningServer) -> None:
 
 
 def test_trade_cal_includes_future_days(server: RunningServer) -> None:
-    frame = client(server).trade_cal(start_date="20261201", end_date="20261231")
+    frame = tushare_client(server).trade_cal(start_date="20261201", end_date="20261231")
     assert frame["cal_date"].iloc[0] == "20261231"
     assert len(frame) == 31
 
@@ -459,7 +437,7 @@ def test_stock_same_in_larger_market() -> None:
 
 
 def test_suspended_days_have_no_rows(server: RunningServer, market: SimMarket) -> None:
-    pro = client(server)
+    pro = tushare_client(server)
     calendar = market.calendar
     code = listing_with(
         market,
@@ -490,7 +468,7 @@ def test_suspended_days_have_no_rows(server: RunningServer, market: SimMarket) -
 def test_no_rows_after_delisting(server: RunningServer, market: SimMarket) -> None:
     final = market.stock_basic()
     delisted = final[(final["list_status"] == "D") & (final["delist_date"] < TODAY)].iloc[0]
-    frame = client(server).daily(ts_code=delisted["ts_code"], start_date="19900101")
+    frame = tushare_client(server).daily(ts_code=delisted["ts_code"], start_date="19900101")
     assert len(frame) > 0
     assert frame["trade_date"].max() < delisted["delist_date"]
     assert frame["trade_date"].min() == delisted["list_date"]
@@ -510,7 +488,7 @@ def test_codes_look_real(market: SimMarket) -> None:
 def test_call_log_file(make_server, tmp_path: Path) -> None:
     log_path = tmp_path / "calls.jsonl"
     running = make_server(call_log=log_path, rate_limits={"trade_cal": 1})
-    pro = client(running, "very-secret-token")
+    pro = tushare_client(running, "very-secret-token")
     pro.trade_cal(start_date="20261201", end_date="20261204")
     with pytest.raises(Exception, match="每分钟"):
         pro.trade_cal(start_date="20261201", end_date="20261204")
@@ -540,7 +518,7 @@ def replay_server() -> Iterator[RunningServer]:
 
 
 def test_replay_daily_equals_csv(replay_server: RunningServer) -> None:
-    frame = client(replay_server).daily(
+    frame = tushare_client(replay_server).daily(
         ts_code="600519.SH", start_date="20120101", end_date="20220701"
     )
     recorded = pd.read_csv(REALDATA / "daily" / "600519.SH.SuKiWSN.csv", dtype={"trade_date": str})
@@ -549,7 +527,7 @@ def test_replay_daily_equals_csv(replay_server: RunningServer) -> None:
 
 
 def test_replay_adj_factor_equals_json(replay_server: RunningServer) -> None:
-    frame = client(replay_server).adj_factor(ts_code="000001.SZ", start_date="20180101")
+    frame = tushare_client(replay_server).adj_factor(ts_code="000001.SZ", start_date="20180101")
     path = REALDATA / "adj_factor" / "adj_factor.000001.SZ.tushare-kmp.json"
     recorded = json.loads(path.read_text(encoding="utf-8"))["data"]
     assert list(frame.columns) == recorded["fields"]
@@ -557,13 +535,13 @@ def test_replay_adj_factor_equals_json(replay_server: RunningServer) -> None:
 
 
 def test_replay_daily_basic_prefix_stripped(replay_server: RunningServer) -> None:
-    frame = client(replay_server).daily_basic(ts_code="600519.SH", trade_date="20251023")
+    frame = tushare_client(replay_server).daily_basic(ts_code="600519.SH", trade_date="20251023")
     assert frame["close"].tolist() == [1467.98]
     assert frame["total_share"].tolist() == [125227.0215]
 
 
 def test_replay_stock_basic(replay_server: RunningServer) -> None:
-    pro = client(replay_server)
+    pro = tushare_client(replay_server)
     fields = "ts_code,name,exchange,list_status,list_date,delist_date,fullname"
     frame = pro.stock_basic(ts_code="000001.SZ,600519.SH", fields=fields)
     rows = frame.set_index("ts_code")
@@ -577,7 +555,7 @@ def test_replay_stock_basic(replay_server: RunningServer) -> None:
 
 @pytest.mark.filterwarnings("ignore:Series.values returning an ndarray")
 def test_replay_calendar_derived_for_2012(replay_server: RunningServer) -> None:
-    pro = client(replay_server)
+    pro = tushare_client(replay_server)
     calendar = pro.trade_cal(start_date="20120101", end_date="20121231")
     assert len(calendar) == 366
     xshg = xcals.get_calendar("XSHG", start="2012-01-01", end="2012-12-31")

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import requests
 import tushare as ts
+from conftest import tushare_client
 
 from tslake.registry import DATASETS
 from tslake.server import RunningServer, ServerConfig, SimMarket, start_server
@@ -31,13 +32,6 @@ DAY = "20261203"
 LIMIT_TAIL = "权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
 TOKEN_TEXT = "您的token不对，请确认。"
 SERVER_FAULT_TEXT = "服务器错误，请稍后再试！期待您能把错误反馈给我们，谢谢！"
-
-
-def client(server: RunningServer, timeout: float = 10) -> ts.pro.client.DataApi:
-    """Return a tushare client whose requests go to ``server``."""
-    pro = ts.pro_api("test-token", timeout=timeout)
-    pro._DataApi__http_url = server.url
-    return pro
 
 
 def post(server: RunningServer, api: str, params: dict) -> requests.Response:
@@ -65,22 +59,6 @@ def server(shared_server: RunningServer) -> Iterator[RunningServer]:
     shared_server.clear_calls()
 
 
-@pytest.fixture
-def make_server(market: SimMarket) -> Iterator:
-    """Start servers on the shared market with extra settings; stop them after the test."""
-    started: list[RunningServer] = []
-
-    def make(**settings: object) -> RunningServer:
-        settings.setdefault("now", NOW)
-        running = start_server(ServerConfig(**settings), source=market)
-        started.append(running)
-        return running
-
-    yield make
-    for running in started:
-        running.stop()
-
-
 def listed_codes(server: RunningServer, day: str = DAY) -> list[str]:
     """Return the codes that have a daily row on ``day``, in ts_code order."""
     truth = server.table("daily")
@@ -93,7 +71,7 @@ def listed_codes(server: RunningServer, day: str = DAY) -> list[str]:
 def test_delay_times_out_then_heals(make_server) -> None:
     # Its own server, because the delayed call is logged after the client gave up.
     running = make_server(faults=[{"kind": "delay", "api": "daily", "seconds": 1.0}])
-    pro = client(running, timeout=0.3)
+    pro = tushare_client(running, timeout=0.3)
     with pytest.raises(requests.exceptions.ReadTimeout):
         pro.daily(trade_date=DAY)
     assert len(pro.daily(trade_date=DAY)) > 0
@@ -102,7 +80,7 @@ def test_delay_times_out_then_heals(make_server) -> None:
 def test_delay_slows_response(server: RunningServer) -> None:
     server.add_fault({"kind": "delay", "seconds": 0.3})
     started = time.monotonic()
-    frame = client(server, timeout=5).daily(trade_date=DAY)
+    frame = tushare_client(server, timeout=5).daily(trade_date=DAY)
     elapsed = time.monotonic() - started
     assert elapsed >= 0.3
     assert len(frame) > 0
@@ -113,17 +91,17 @@ def test_delay_slows_response(server: RunningServer) -> None:
 def test_reset_closes_connection(server: RunningServer) -> None:
     server.add_fault({"kind": "reset"})
     with pytest.raises(requests.exceptions.ConnectionError):
-        client(server).daily(trade_date=DAY)
+        tushare_client(server).daily(trade_date=DAY)
     record = server.calls[-1]
     assert record.fault == "reset"
     assert record.code is None
-    assert len(client(server).daily(trade_date=DAY)) > 0
+    assert len(tushare_client(server).daily(trade_date=DAY)) > 0
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 404, 429])
 def test_http_status_gives_empty_frame(server: RunningServer, status: int) -> None:
     server.add_fault({"kind": "http_status", "status": status, "times": 2})
-    frame = client(server).daily(trade_date=DAY)
+    frame = tushare_client(server).daily(trade_date=DAY)
     assert frame.empty
     assert list(frame.columns) == []
     response = post(server, "daily", {"trade_date": DAY})
@@ -142,7 +120,7 @@ def test_http_status_custom_body(server: RunningServer) -> None:
 def test_not_json_body(server: RunningServer) -> None:
     server.add_fault({"kind": "not_json", "times": 2})
     with pytest.raises(json.JSONDecodeError):
-        client(server).daily(trade_date=DAY)
+        tushare_client(server).daily(trade_date=DAY)
     response = post(server, "daily", {"trade_date": DAY})
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")
@@ -173,7 +151,7 @@ def test_not_json_body(server: RunningServer) -> None:
 def test_error_fault_exact_text(server: RunningServer, rule: dict, code: int, text: str) -> None:
     server.add_fault(rule)
     with pytest.raises(Exception) as raised:
-        client(server).daily_basic(trade_date=DAY)
+        tushare_client(server).daily_basic(trade_date=DAY)
     assert str(raised.value) == text
     record = server.calls[-1]
     assert record.code == code
@@ -184,7 +162,7 @@ def test_error_fault_exact_text(server: RunningServer, rule: dict, code: int, te
 def test_rate_fault_ignores_real_limiter(make_server) -> None:
     running = make_server(rate_limits={"daily": 1})
     running.add_fault({"kind": "rate_minute", "limit": 7})
-    pro = client(running)
+    pro = tushare_client(running)
     with pytest.raises(Exception, match="最多访问该接口7次"):
         pro.daily(trade_date=DAY)
     # The faulted call did not reach the real limiter, so its one call is still free.
@@ -199,7 +177,7 @@ def test_rate_fault_ignores_real_limiter(make_server) -> None:
 def test_extra_column_added(server: RunningServer) -> None:
     server.add_fault({"kind": "extra_column"})
     server.add_fault({"kind": "extra_column", "name": "memo", "value": "x", "after": 1})
-    pro = client(server)
+    pro = tushare_client(server)
     frame = pro.daily(trade_date=DAY)
     assert list(frame.columns) == [*DATASETS["daily"].column_names, "new_field"]
     assert (frame["new_field"] == 0.0).all()
@@ -210,7 +188,7 @@ def test_extra_column_added(server: RunningServer) -> None:
 
 def test_drop_column_removes(server: RunningServer) -> None:
     server.add_fault({"kind": "drop_column", "name": "vol", "times": 2})
-    pro = client(server)
+    pro = tushare_client(server)
     frame = pro.daily(trade_date=DAY)
     assert "vol" not in frame.columns
     assert "amount" in frame.columns
@@ -219,9 +197,9 @@ def test_drop_column_removes(server: RunningServer) -> None:
 
 
 def test_numbers_as_strings(server: RunningServer) -> None:
-    clean = client(server).daily(trade_date=DAY)
+    clean = tushare_client(server).daily(trade_date=DAY)
     server.add_fault({"kind": "numbers_as_strings"})
-    frame = client(server).daily(trade_date=DAY)
+    frame = tushare_client(server).daily(trade_date=DAY)
     assert not pd.api.types.is_numeric_dtype(frame["close"])
     assert frame["close"].tolist() == [str(value) for value in clean["close"]]
     assert frame["ts_code"].tolist() == clean["ts_code"].tolist()
@@ -236,10 +214,10 @@ def test_numbers_as_strings_in_json(server: RunningServer) -> None:
 
 
 def test_nulls_deterministic(server: RunningServer) -> None:
-    clean = client(server).daily(trade_date=DAY)
+    clean = tushare_client(server).daily(trade_date=DAY)
     server.add_fault({"kind": "nulls", "share": 0.2, "times": 2})
-    first = client(server).daily(trade_date=DAY)
-    second = client(server).daily(trade_date=DAY)
+    first = tushare_client(server).daily(trade_date=DAY)
+    second = tushare_client(server).daily(trade_date=DAY)
     numeric = [name for name in clean.columns if name not in ("ts_code", "trade_date")]
     nulled = first[numeric].isna()
     share = nulled.to_numpy().mean()
@@ -252,14 +230,14 @@ def test_nulls_deterministic(server: RunningServer) -> None:
 
 def test_nulls_at_least_one(server: RunningServer) -> None:
     server.add_fault({"kind": "nulls", "share": 0.0001})
-    frame = client(server).daily(ts_code=listed_codes(server)[0], trade_date=DAY)
+    frame = tushare_client(server).daily(ts_code=listed_codes(server)[0], trade_date=DAY)
     assert len(frame) == 1
     assert frame.isna().sum().sum() == 1
 
 
 def test_empty_keeps_fields(server: RunningServer) -> None:
     server.add_fault({"kind": "empty", "api": "adj_factor"})
-    pro = client(server)
+    pro = tushare_client(server)
     frame = pro.adj_factor(trade_date=DAY)
     assert frame.empty
     assert list(frame.columns) == DATASETS["adj_factor"].column_names
@@ -273,7 +251,7 @@ def test_empty_keeps_fields(server: RunningServer) -> None:
 
 def test_partial_day_keeps_share(server: RunningServer) -> None:
     server.add_fault({"kind": "partial_day", "api": "adj_factor"})
-    pro = client(server)
+    pro = tushare_client(server)
     frame = pro.adj_factor(start_date="20261130", end_date=TODAY)
     truth = server.table("adj_factor")
     truth = truth[truth["trade_date"] >= "20261130"]
@@ -291,14 +269,14 @@ def test_partial_day_keeps_share(server: RunningServer) -> None:
 def test_partial_day_share_option(server: RunningServer) -> None:
     codes = listed_codes(server)
     server.add_fault({"kind": "partial_day", "share": 0.9})
-    frame = client(server).daily(trade_date=DAY)
+    frame = tushare_client(server).daily(trade_date=DAY)
     assert len(frame) == math.floor(len(codes) * 0.9)
 
 
 def test_drop_symbols_on_adj_factor(server: RunningServer) -> None:
     dropped = listed_codes(server)[:2]
     server.add_fault({"kind": "drop_symbols", "api": "adj_factor", "codes": dropped})
-    pro = client(server)
+    pro = tushare_client(server)
     daily = pro.daily(trade_date=DAY)
     factors = pro.adj_factor(trade_date=DAY)
     assert set(dropped) <= set(daily["ts_code"])
@@ -308,12 +286,12 @@ def test_drop_symbols_on_adj_factor(server: RunningServer) -> None:
 def test_drop_symbols_on_stock_basic(server: RunningServer) -> None:
     code = listed_codes(server)[0]
     server.add_fault({"kind": "drop_symbols", "codes": [code]})
-    assert code not in set(client(server).stock_basic()["ts_code"])
+    assert code not in set(tushare_client(server).stock_basic()["ts_code"])
 
 
 def test_bad_values_daily(server: RunningServer) -> None:
     server.add_fault({"kind": "bad_values"})
-    frame = client(server).daily(trade_date=DAY)
+    frame = tushare_client(server).daily(trade_date=DAY)
     broken = frame.head(3)
     assert (broken["high"] < broken["low"]).all()
     outside = (broken["close"] < broken["low"]) | (broken["close"] > broken["high"])
@@ -327,7 +305,7 @@ def test_bad_values_daily(server: RunningServer) -> None:
 def test_bad_values_other_datasets(server: RunningServer) -> None:
     server.add_fault({"kind": "bad_values", "api": "adj_factor", "rows": 4})
     server.add_fault({"kind": "bad_values", "api": "daily_basic", "rows": 2})
-    pro = client(server)
+    pro = tushare_client(server)
     factors = pro.adj_factor(trade_date=DAY)
     assert (factors["adj_factor"].head(4) <= 0).all()
     assert (factors["adj_factor"].iloc[4:] > 0).all()
@@ -338,7 +316,7 @@ def test_bad_values_other_datasets(server: RunningServer) -> None:
 
 def test_closed_day_row_default(server: RunningServer) -> None:
     server.add_fault({"kind": "closed_day_row", "api": "daily"})
-    pro = client(server)
+    pro = tushare_client(server)
     frame = pro.daily(trade_date=DAY)
     # 20261203 is a Thursday, so the first closed day after it is Saturday 20261205.
     assert frame["trade_date"].iloc[0] == "20261205"
@@ -351,7 +329,7 @@ def test_closed_day_row_default(server: RunningServer) -> None:
 
 def test_closed_day_row_given_date(server: RunningServer) -> None:
     server.add_fault({"kind": "closed_day_row", "date": "20261129"})
-    frame = client(server).adj_factor(start_date="20261127", end_date=DAY)
+    frame = tushare_client(server).adj_factor(start_date="20261127", end_date=DAY)
     dates = frame["trade_date"].tolist()
     assert dates.count("20261129") == 1
     assert dates == sorted(dates, reverse=True)
@@ -365,7 +343,7 @@ def test_closed_day_row_rejects_open_day(server: RunningServer) -> None:
 
 def test_duplicate_row(server: RunningServer) -> None:
     server.add_fault({"kind": "duplicate_row", "api": "daily_basic"})
-    frame = client(server).daily_basic(trade_date=DAY)
+    frame = tushare_client(server).daily_basic(trade_date=DAY)
     keys = frame[["ts_code", "trade_date"]]
     assert keys.duplicated().sum() == 1
     assert frame.iloc[0].equals(frame.iloc[1])
@@ -374,14 +352,14 @@ def test_duplicate_row(server: RunningServer) -> None:
 
 def test_bad_code_daily(server: RunningServer) -> None:
     server.add_fault({"kind": "bad_code"})
-    frame = client(server).daily(trade_date=DAY)
+    frame = tushare_client(server).daily(trade_date=DAY)
     assert frame["ts_code"].iloc[0] == "../../etc.SH"
     assert len(frame) == len(listed_codes(server)) + 1
 
 
 def test_bad_code_stock_basic(server: RunningServer) -> None:
     server.add_fault({"kind": "bad_code", "api": "stock_basic", "code": "ABC.XX"})
-    frame = client(server).stock_basic(fields="ts_code,symbol,name,list_status")
+    frame = tushare_client(server).stock_basic(fields="ts_code,symbol,name,list_status")
     row = frame.loc[frame["ts_code"] == "ABC.XX"]
     assert len(row) == 1
     assert row["symbol"].tolist() == ["ABC"]
@@ -396,7 +374,7 @@ def test_row_cap_after_data_faults(make_server) -> None:
     expected = keep_share_per_day(in_range, 0.5).head(50)
 
     running.add_fault({"kind": "partial_day"})
-    frame = client(running).daily(start_date="20260101", end_date=TODAY)
+    frame = tushare_client(running).daily(start_date="20260101", end_date=TODAY)
     assert len(frame) == 50
     assert frame["ts_code"].tolist() == expected["ts_code"].tolist()
     assert frame["trade_date"].tolist() == expected["trade_date"].tolist()
@@ -405,7 +383,7 @@ def test_row_cap_after_data_faults(make_server) -> None:
 def test_row_cap_cuts_faulted_rows(make_server) -> None:
     running = make_server(row_caps={"daily": 10})
     running.add_fault({"kind": "closed_day_row", "date": "20261129"})
-    frame = client(running).daily(start_date="20261127", end_date=TODAY)
+    frame = tushare_client(running).daily(start_date="20261127", end_date=TODAY)
     # The extra row is older than the ten newest rows, so the cap drops it.
     assert len(frame) == 10
     assert "20261129" not in set(frame["trade_date"])
@@ -421,7 +399,7 @@ def test_truth_tables_stay_clean(server: RunningServer) -> None:
         {"kind": "drop_column", "name": "close"},
     ):
         server.add_fault(rule)
-    client(server).daily(trade_date=DAY)
+    tushare_client(server).daily(trade_date=DAY)
     pd.testing.assert_frame_equal(server.source.table("daily"), before)
     assert (server.table("daily")["vol"] >= 0).all()
 
@@ -431,7 +409,7 @@ def test_truth_tables_stay_clean(server: RunningServer) -> None:
 
 def test_after_and_times(server: RunningServer) -> None:
     rule = server.add_fault({"kind": "server_error", "api": "trade_cal", "after": 1, "times": 2})
-    pro = client(server)
+    pro = tushare_client(server)
     outcomes = []
     for _ in range(4):
         try:
@@ -447,7 +425,7 @@ def test_after_and_times(server: RunningServer) -> None:
 
 def test_times_forever(server: RunningServer) -> None:
     rule = server.add_fault({"kind": "bad_token", "times": -1})
-    pro = client(server)
+    pro = tushare_client(server)
     for _ in range(5):
         with pytest.raises(Exception, match=TOKEN_TEXT):
             pro.trade_cal(start_date=TODAY)
@@ -459,7 +437,7 @@ def test_match_trade_date(server: RunningServer) -> None:
     rule = server.add_fault(
         {"kind": "server_error", "api": "daily", "match": {"trade_date": DAY}, "times": -1}
     )
-    pro = client(server)
+    pro = tushare_client(server)
     assert len(pro.daily(trade_date=TODAY)) > 0
     assert len(pro.daily(start_date=DAY, end_date=DAY)) > 0
     with pytest.raises(Exception, match="系统内部错误"):
@@ -469,13 +447,13 @@ def test_match_trade_date(server: RunningServer) -> None:
 
 def test_match_yaml_integer_date(server: RunningServer) -> None:
     server.add_fault({"kind": "empty", "match": {"trade_date": int(DAY)}})
-    assert client(server).daily(trade_date=DAY).empty
+    assert tushare_client(server).daily(trade_date=DAY).empty
 
 
 def test_match_code_in_list(server: RunningServer) -> None:
     first, second, third = listed_codes(server)[:3]
     server.add_fault({"kind": "rate_minute", "match": {"ts_code": second}, "times": -1})
-    pro = client(server)
+    pro = tushare_client(server)
     assert len(pro.daily(ts_code=f"{first},{third}", trade_date=DAY)) == 2
     with pytest.raises(Exception, match="每分钟"):
         pro.daily(ts_code=f"{first},{second},{third}", trade_date=DAY)
@@ -485,7 +463,7 @@ def test_match_code_in_list(server: RunningServer) -> None:
 
 def test_match_list_of_values(server: RunningServer) -> None:
     server.add_fault({"kind": "empty", "match": {"trade_date": [DAY, TODAY]}, "times": -1})
-    pro = client(server)
+    pro = tushare_client(server)
     assert pro.daily(trade_date=DAY).empty
     assert pro.daily(trade_date=TODAY).empty
     assert len(pro.daily(trade_date="20261202")) > 0
@@ -493,7 +471,7 @@ def test_match_list_of_values(server: RunningServer) -> None:
 
 def test_api_selects_calls(server: RunningServer) -> None:
     rule = server.add_fault({"kind": "server_error", "api": "daily", "times": -1})
-    pro = client(server)
+    pro = tushare_client(server)
     assert len(pro.adj_factor(trade_date=DAY)) > 0
     assert len(pro.trade_cal(start_date=TODAY)) > 0
     with pytest.raises(Exception, match="系统内部错误"):
@@ -503,7 +481,7 @@ def test_api_selects_calls(server: RunningServer) -> None:
 
 def test_any_api_skips_unsupported(server: RunningServer) -> None:
     rule = server.add_fault({"kind": "partial_day"})
-    pro = client(server)
+    pro = tushare_client(server)
     assert len(pro.trade_cal(start_date="20261201", end_date=TODAY)) == 4
     assert rule.seen == 0
     pro.daily(trade_date=DAY)
@@ -512,7 +490,7 @@ def test_any_api_skips_unsupported(server: RunningServer) -> None:
 
 def test_data_fault_skips_rejected_calls(server: RunningServer) -> None:
     rule = server.add_fault({"kind": "empty", "api": "daily"})
-    pro = client(server)
+    pro = tushare_client(server)
     with pytest.raises(Exception, match="ts_code required"):
         pro.daily()
     assert rule.seen == 0
@@ -524,16 +502,16 @@ def test_replacing_fault_stops_evaluation(server: RunningServer) -> None:
     first = server.add_fault({"kind": "server_error"})
     second = server.add_fault({"kind": "bad_token"})
     with pytest.raises(Exception, match="系统内部错误"):
-        client(server).daily(trade_date=DAY)
+        tushare_client(server).daily(trade_date=DAY)
     assert (delay.affected, first.affected, second.seen) == (1, 1, 0)
     assert server.calls[-1].fault == "delay,server_error"
     with pytest.raises(Exception, match=TOKEN_TEXT):
-        client(server).daily(trade_date=DAY)
+        tushare_client(server).daily(trade_date=DAY)
 
 
 def test_clear_faults(server: RunningServer) -> None:
     server.add_fault({"kind": "server_error", "times": -1})
-    pro = client(server)
+    pro = tushare_client(server)
     with pytest.raises(Exception, match="系统内部错误"):
         pro.daily(trade_date=DAY)
     server.clear_faults()
@@ -546,7 +524,7 @@ def test_counting_thread_safe(server: RunningServer) -> None:
 
     def call(_: int) -> str:
         try:
-            client(server).trade_cal(start_date=TODAY)
+            tushare_client(server).trade_cal(start_date=TODAY)
         except Exception as error:
             return str(error)
         return "ok"
@@ -560,7 +538,7 @@ def test_counting_thread_safe(server: RunningServer) -> None:
 
 def test_config_faults(make_server) -> None:
     running = make_server(faults=[{"kind": "empty", "api": "daily", "times": 2}])
-    pro = client(running)
+    pro = tushare_client(running)
     assert pro.daily(trade_date=DAY).empty
     assert pro.daily(trade_date=DAY).empty
     assert len(pro.daily(trade_date=DAY)) > 0
@@ -578,7 +556,7 @@ def test_call_log_fault_key(make_server, tmp_path: Path) -> None:
             {"kind": "partial_day", "api": "daily"},
         ],
     )
-    pro = client(running)
+    pro = tushare_client(running)
     assert pro.trade_cal(start_date=TODAY).empty
     half = pro.daily(trade_date=DAY)
     whole = pro.daily(trade_date=DAY)

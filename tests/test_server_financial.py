@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
-import tushare as ts
+from conftest import tushare_client
 
 from tslake.registry import DATASETS
 from tslake.server import ReplaySource, RunningServer, ServerConfig, SimMarket, start_server
@@ -28,13 +28,6 @@ PERMISSION_TEXT = (
     "抱歉，您没有接口({})访问权限，权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
 )
 UNCAPPED = {"income": 100_000, "fina_indicator": 100_000, "dividend": 100_000}
-
-
-def client(server: RunningServer) -> ts.pro.client.DataApi:
-    """Return a tushare client whose requests go to ``server``."""
-    pro = ts.pro_api("tok")
-    pro._DataApi__http_url = server.url
-    return pro
 
 
 def post(server: RunningServer, api: str, params: dict) -> dict:
@@ -70,22 +63,6 @@ def server(market: SimMarket) -> Iterator[RunningServer]:
         yield running
 
 
-@pytest.fixture
-def make_server(market: SimMarket) -> Iterator:
-    """Start servers on the shared market with extra settings; stop them after the test."""
-    started: list[RunningServer] = []
-
-    def make(**settings: object) -> RunningServer:
-        settings.setdefault("now", NOW)
-        running = start_server(ServerConfig(**settings), source=market)
-        started.append(running)
-        return running
-
-    yield make
-    for running in started:
-        running.stop()
-
-
 def old_code(market: SimMarket) -> str:
     """Return a listed stock that has reported since before 2010."""
     for listing in market.universe.listings:
@@ -118,7 +95,7 @@ def corrected_report(market: SimMarket, corrections: int) -> tuple[str, str, str
 @pytest.mark.parametrize("api", ["income", "balancesheet", "cashflow", "fina_indicator"])
 def test_reports_require_ts_code(server: RunningServer, api: str) -> None:
     with pytest.raises(Exception, match=REQUIRED_TEXT):
-        getattr(client(server), api)(start_date="20250101")
+        getattr(tushare_client(server), api)(start_date="20250101")
 
 
 @pytest.mark.parametrize("api", ["income", "balancesheet", "cashflow"])
@@ -135,7 +112,7 @@ def test_dividend_requires_a_parameter(server: RunningServer) -> None:
 
 
 def test_disclosure_date_needs_no_parameter(server: RunningServer) -> None:
-    frame = client(server).disclosure_date()
+    frame = tushare_client(server).disclosure_date()
     assert len(frame) == DATASETS["disclosure_date"].row_cap
     assert frame["end_date"].is_monotonic_decreasing
 
@@ -150,7 +127,7 @@ def test_malformed_date_rejected(server: RunningServer, market: SimMarket) -> No
 
 
 def test_statement_columns_and_types(server: RunningServer, market: SimMarket) -> None:
-    pro = client(server)
+    pro = tushare_client(server)
     for api in ("income", "balancesheet", "cashflow", "fina_indicator"):
         frame = getattr(pro, api)(ts_code=old_code(market))
         assert list(frame.columns) == DATASETS[api].column_names, api
@@ -165,7 +142,7 @@ def test_statement_columns_and_types(server: RunningServer, market: SimMarket) -
 
 def test_date_filter_on_f_ann_date(server: RunningServer, market: SimMarket) -> None:
     code, end_date, ann_date, (correction,) = corrected_report(market, 1)
-    frame = client(server).income(ts_code=code, start_date=correction, end_date=correction)
+    frame = tushare_client(server).income(ts_code=code, start_date=correction, end_date=correction)
     assert len(frame) == 1
     row = frame.iloc[0]
     assert row["f_ann_date"] == correction
@@ -175,9 +152,9 @@ def test_date_filter_on_f_ann_date(server: RunningServer, market: SimMarket) -> 
 
 def test_date_filter_range_inclusive(server: RunningServer, market: SimMarket) -> None:
     code = old_code(market)
-    everything = client(server).income(ts_code=code, start_date="20200101")
+    everything = tushare_client(server).income(ts_code=code, start_date="20200101")
     first, last = "20220101", "20231231"
-    frame = client(server).income(ts_code=code, start_date=first, end_date=last)
+    frame = tushare_client(server).income(ts_code=code, start_date=first, end_date=last)
     expected = everything[everything["f_ann_date"].between(first, last)]
     assert len(frame) > 4
     assert rows_of(frame) == rows_of(expected)
@@ -185,7 +162,7 @@ def test_date_filter_range_inclusive(server: RunningServer, market: SimMarket) -
 
 def test_report_type_defaults_to_one(server: RunningServer, market: SimMarket) -> None:
     code = old_code(market)
-    default = client(server).income(ts_code=code)
+    default = tushare_client(server).income(ts_code=code)
     assert set(default["report_type"]) == {"1"}
     empty = post(server, "income", {"ts_code": code, "report_type": ""})
     assert len(empty["data"]["items"]) == len(default)
@@ -193,10 +170,10 @@ def test_report_type_defaults_to_one(server: RunningServer, market: SimMarket) -
 
 def test_report_type_selects_one(server: RunningServer, market: SimMarket) -> None:
     code = old_code(market)
-    quarters = client(server).income(ts_code=code, report_type="2")
+    quarters = tushare_client(server).income(ts_code=code, report_type="2")
     assert set(quarters["report_type"]) == {"2"}
     assert "4" not in set(quarters["end_type"])
-    to_date = client(server).income(ts_code=code)
+    to_date = tushare_client(server).income(ts_code=code)
     first_quarter = to_date[to_date["end_type"] == "1"].iloc[0]
     same = quarters[quarters["end_date"] == first_quarter["end_date"]].iloc[0]
     assert same["revenue"] == first_quarter["revenue"]
@@ -204,7 +181,7 @@ def test_report_type_selects_one(server: RunningServer, market: SimMarket) -> No
 
 def test_adjusted_annual_reports(make_server, market: SimMarket) -> None:
     running = make_server(row_caps={"income": 100_000})
-    pro = client(running)
+    pro = tushare_client(running)
     adjusted = pd.concat(
         [pro.income(ts_code=code, report_type="4") for code in market.stock_basic()["ts_code"]]
     )
@@ -218,7 +195,7 @@ def test_adjusted_annual_reports(make_server, market: SimMarket) -> None:
 
 
 def test_statements_newest_first(server: RunningServer, market: SimMarket) -> None:
-    frame = client(server).income(ts_code=old_code(market))
+    frame = tushare_client(server).income(ts_code=old_code(market))
     keys = list(zip(frame["f_ann_date"], frame["end_date"], strict=True))
     assert keys == sorted(keys, reverse=True)
     assert frame["f_ann_date"].iloc[0] <= VISIBLE
@@ -226,14 +203,14 @@ def test_statements_newest_first(server: RunningServer, market: SimMarket) -> No
 
 def test_row_cap_drops_oldest(make_server, market: SimMarket) -> None:
     code = old_code(market)
-    whole = client(make_server(row_caps=UNCAPPED)).income(ts_code=code)
-    capped = client(make_server(row_caps={"income": 10})).income(ts_code=code)
+    whole = tushare_client(make_server(row_caps=UNCAPPED)).income(ts_code=code)
+    capped = tushare_client(make_server(row_caps={"income": 10})).income(ts_code=code)
     assert len(whole) > 10
     assert rows_of(capped) == rows_of(whole.head(10))
 
 
 def test_default_row_caps(server: RunningServer, market: SimMarket) -> None:
-    pro = client(server)
+    pro = tushare_client(server)
     code = old_code(market)
     assert len(pro.balancesheet(ts_code=code)) == DATASETS["balancesheet"].row_cap
     assert len(pro.fina_indicator(ts_code=code)) == DATASETS["fina_indicator"].row_cap
@@ -245,7 +222,7 @@ def test_default_row_caps(server: RunningServer, market: SimMarket) -> None:
 def test_correction_flags_after_publication(make_server, market: SimMarket) -> None:
     code, end_date, ann_date, (correction,) = corrected_report(market, 1)
     running = make_server()
-    pro = client(running)
+    pro = tushare_client(running)
 
     running.set_now(f"{next_day(correction)}T19:59")
     before = pro.income(ts_code=code, start_date=ann_date)
@@ -265,7 +242,7 @@ def test_correction_flags_after_publication(make_server, market: SimMarket) -> N
 
 def test_twice_corrected_report(server: RunningServer, market: SimMarket) -> None:
     code, end_date, ann_date, corrections = corrected_report(market, 2)
-    frame = client(server).balancesheet(ts_code=code, start_date=ann_date, end_date=VISIBLE)
+    frame = tushare_client(server).balancesheet(ts_code=code, start_date=ann_date, end_date=VISIBLE)
     versions = frame[frame["end_date"] == end_date]
     assert versions["f_ann_date"].tolist() == [corrections[1], corrections[0], ann_date]
     assert versions["update_flag"].tolist() == ["1", "0", "0"]
@@ -274,13 +251,17 @@ def test_twice_corrected_report(server: RunningServer, market: SimMarket) -> Non
 
 def test_indicator_correction_has_own_ann_date(server: RunningServer, market: SimMarket) -> None:
     code, end_date, ann_date, (correction,) = corrected_report(market, 1)
-    frame = client(server).fina_indicator(ts_code=code, start_date=ann_date, end_date=correction)
+    frame = tushare_client(server).fina_indicator(
+        ts_code=code, start_date=ann_date, end_date=correction
+    )
     versions = frame[frame["end_date"] == end_date]
     assert versions[["ann_date", "update_flag"]].values.tolist() == [
         [correction, "1"],
         [ann_date, "0"],
     ]
-    narrow = client(server).fina_indicator(ts_code=code, start_date=correction, end_date=correction)
+    narrow = tushare_client(server).fina_indicator(
+        ts_code=code, start_date=correction, end_date=correction
+    )
     assert narrow["end_date"].tolist() == [end_date]
 
 
@@ -289,7 +270,7 @@ def test_indicator_correction_has_own_ann_date(server: RunningServer, market: Si
 
 def test_disclosure_matches_first_versions(make_server, market: SimMarket) -> None:
     running = make_server(row_caps=UNCAPPED)
-    pro = client(running)
+    pro = tushare_client(running)
     first_versions = []
     for code in market.stock_basic()["ts_code"]:
         frame = pro.income(ts_code=code)
@@ -307,7 +288,7 @@ def test_disclosure_matches_first_versions(make_server, market: SimMarket) -> No
 
 
 def test_disclosure_fields(server: RunningServer, market: SimMarket) -> None:
-    frame = client(server).disclosure_date(ts_code=old_code(market))
+    frame = tushare_client(server).disclosure_date(ts_code=old_code(market))
     assert list(frame.columns) == DATASETS["disclosure_date"].column_names
     assert frame["end_date"].is_monotonic_decreasing
     assert (frame["ann_date"] < frame["pre_date"]).all()
@@ -331,7 +312,7 @@ def test_disclosure_plan_change_visibility(make_server, market: SimMarket) -> No
     moved = table[table["modify_date"].notna() & ~table["modify_date"].str.contains(",", na=False)]
     row = moved[moved["ann_date"] > "20100101"].iloc[0]
     running = make_server(now=f"{next_day(row['ann_date'])}T19:59")
-    pro = client(running)
+    pro = tushare_client(running)
     before = pro.disclosure_date(ts_code=row["ts_code"], end_date=row["end_date"])
     assert before["pre_date"].tolist() == [row["modify_date"]]
     assert before["modify_date"].isna().all()
@@ -348,11 +329,11 @@ def test_actual_date_hidden_until_published(make_server, market: SimMarket) -> N
     day = str(schedule.announcements[-8])
     end_date = str(schedule.end_dates[-8])
     running = make_server(now=f"{next_day(day)}T19:59")
-    before = client(running).disclosure_date(ts_code=code, end_date=end_date)
+    before = tushare_client(running).disclosure_date(ts_code=code, end_date=end_date)
     assert before["actual_date"].isna().all()
-    assert client(running).disclosure_date(actual_date=day).empty
+    assert tushare_client(running).disclosure_date(actual_date=day).empty
     running.set_now(publication_time(day))
-    after = client(running).disclosure_date(ts_code=code, end_date=end_date)
+    after = tushare_client(running).disclosure_date(ts_code=code, end_date=end_date)
     assert after["actual_date"].tolist() == [day]
 
 
@@ -399,7 +380,7 @@ def test_dividend_stages(server: RunningServer, market: SimMarket) -> None:
 
 
 def test_dividend_matches_factor_steps(server: RunningServer, market: SimMarket) -> None:
-    pro = client(server)
+    pro = tushare_client(server)
     rows = implemented(market, server)
     ex_counts = rows.groupby(["ts_code", "ex_date"]).size()
     checked = 0
@@ -421,10 +402,12 @@ def test_dividend_matches_factor_steps(server: RunningServer, market: SimMarket)
 
 def test_factor_steps_have_dividends(server: RunningServer, market: SimMarket) -> None:
     code = old_code(market)
-    factors = client(server).adj_factor(ts_code=code, start_date="20100101", end_date=VISIBLE)
+    factors = tushare_client(server).adj_factor(
+        ts_code=code, start_date="20100101", end_date=VISIBLE
+    )
     factors = factors.iloc[::-1]
     steps = factors.loc[factors["adj_factor"].diff() > 0, "trade_date"]
-    dividends = client(server).dividend(ts_code=code)
+    dividends = tushare_client(server).dividend(ts_code=code)
     ex_dates = dividends.loc[dividends["div_proc"] == "实施", "ex_date"]
     assert len(steps) > 5
     assert set(steps) == set(ex_dates[ex_dates.between("20100101", VISIBLE)])
@@ -433,12 +416,12 @@ def test_factor_steps_have_dividends(server: RunningServer, market: SimMarket) -
 def test_dividend_cross_section(server: RunningServer, market: SimMarket) -> None:
     table = server.table("dividend")
     day = table["ann_date"].value_counts().index[0]
-    frame = client(server).dividend(ann_date=day)
+    frame = tushare_client(server).dividend(ann_date=day)
     expected = table[table["ann_date"] == day].reset_index(drop=True)
     assert len(frame) >= 2
     assert rows_of(frame) == rows_of(expected)
     ex_day = implemented(market, server)["ex_date"].iloc[0]
-    by_ex_date = client(server).dividend(ex_date=ex_day)
+    by_ex_date = tushare_client(server).dividend(ex_date=ex_day)
     assert set(by_ex_date["div_proc"]) == {"实施"}
     assert (by_ex_date["ex_date"] == ex_day).all()
 
@@ -447,17 +430,17 @@ def test_dividend_by_imp_ann_date(server: RunningServer, market: SimMarket) -> N
     rows = implemented(market, server)
     busiest = rows["imp_ann_date"].value_counts()
     for day in (busiest.index[0], busiest.index[-1]):
-        frame = client(server).dividend(imp_ann_date=day)
+        frame = tushare_client(server).dividend(imp_ann_date=day)
         expected = rows[rows["imp_ann_date"] == day].reset_index(drop=True)
         assert len(frame) >= 1, day
         assert set(frame["div_proc"]) == {"实施"}, day
         assert rows_of(frame) == rows_of(expected), day
-    assert len(client(server).dividend(imp_ann_date=busiest.index[0])) >= 2
+    assert len(tushare_client(server).dividend(imp_ann_date=busiest.index[0])) >= 2
 
 
 def test_dividend_imp_ann_date_with_code(server: RunningServer, market: SimMarket) -> None:
     row = implemented(market, server).iloc[0]
-    pro = client(server)
+    pro = tushare_client(server)
     frame = pro.dividend(ts_code=row["ts_code"], imp_ann_date=row["imp_ann_date"])
     assert frame["div_proc"].tolist() == ["实施"]
     assert frame["end_date"].tolist() == [row["end_date"]]
@@ -471,7 +454,7 @@ def test_dividend_stages_published_in_turn(make_server, market: SimMarket) -> No
     plan = plans.iloc[0]
     code, proposal_day, implementation_day = plan[["ts_code", "ann_date", "imp_ann_date"]]
     running = make_server(now=f"{next_day(proposal_day)}T19:59")
-    pro = client(running)
+    pro = tushare_client(running)
 
     def stages() -> list[str]:
         frame = pro.dividend(ts_code=code, ann_date=proposal_day)
@@ -492,7 +475,7 @@ def test_dividend_stages_published_in_turn(make_server, market: SimMarket) -> No
 
 
 def test_dividend_newest_first(server: RunningServer, market: SimMarket) -> None:
-    frame = client(server).dividend(ts_code=old_code(market))
+    frame = tushare_client(server).dividend(ts_code=old_code(market))
     assert frame["ann_date"].is_monotonic_decreasing
     assert frame["ann_date"].iloc[0] <= VISIBLE
 
@@ -506,15 +489,15 @@ def test_future_ex_date_proposal_visible(server: RunningServer, market: SimMarke
 def test_dividend_visibility(make_server, market: SimMarket) -> None:
     day = market.table("dividend")["ann_date"].iloc[-200]
     running = make_server(now=f"{next_day(day)}T19:59")
-    assert client(running).dividend(ann_date=day).empty
+    assert tushare_client(running).dividend(ann_date=day).empty
     running.set_now(publication_time(day))
-    assert len(client(running).dividend(ann_date=day)) >= 1
+    assert len(tushare_client(running).dividend(ann_date=day)) >= 1
 
 
 def test_publish_time_option(make_server, market: SimMarket) -> None:
     day = market.table("dividend")["ann_date"].iloc[-200]
     running = make_server(now=f"{next_day(day)}T18:00", publish_times={"dividend": "17:00"})
-    assert len(client(running).dividend(ann_date=day)) >= 1
+    assert len(tushare_client(running).dividend(ann_date=day)) >= 1
 
 
 # Determinism
@@ -562,7 +545,7 @@ def recorded(folder: str) -> dict:
 )
 def test_replay_statements(replay_server: RunningServer, api: str, code: str) -> None:
     data = recorded(api)
-    frame = getattr(client(replay_server), api)(ts_code=code)
+    frame = getattr(tushare_client(replay_server), api)(ts_code=code)
     record = dict(zip(data["fields"], data["items"][0], strict=True))
     assert list(frame.columns) == DATASETS[api].column_names
     assert len(frame) == 1
@@ -575,7 +558,7 @@ def test_replay_statements(replay_server: RunningServer, api: str, code: str) ->
 
 
 def test_replay_statement_filters(replay_server: RunningServer) -> None:
-    pro = client(replay_server)
+    pro = tushare_client(replay_server)
     assert pro.balancesheet(ts_code="600000.SH", start_date="20180429").empty
     assert len(pro.balancesheet(ts_code="600000.SH", end_date="20180428")) == 1
     assert pro.income(ts_code="600502.SH", report_type="2").empty
@@ -586,20 +569,22 @@ def test_replay_statement_filters(replay_server: RunningServer) -> None:
 
 def test_replay_dividend(replay_server: RunningServer) -> None:
     data = recorded("dividend")
-    frame = client(replay_server).dividend(ts_code="600000.SH")
+    frame = tushare_client(replay_server).dividend(ts_code="600000.SH")
     assert list(frame.columns) == data["fields"]
     assert rows_of(frame) == data["items"]
-    one_day = client(replay_server).dividend(ann_date="20240430")
+    one_day = tushare_client(replay_server).dividend(ann_date="20240430")
     assert one_day["div_proc"].tolist() == ["预案", "股东大会通过", "实施"]
-    assert client(replay_server).dividend(ex_date="20240718")["div_proc"].tolist() == ["实施"]
-    by_implementation = client(replay_server).dividend(imp_ann_date="20240711")
+    assert tushare_client(replay_server).dividend(ex_date="20240718")["div_proc"].tolist() == [
+        "实施"
+    ]
+    by_implementation = tushare_client(replay_server).dividend(imp_ann_date="20240711")
     assert by_implementation[["ann_date", "div_proc"]].values.tolist() == [["20240430", "实施"]]
 
 
 def test_replay_dividend_visibility(replay_server: RunningServer) -> None:
     replay_server.set_now("2025-03-30T19:59")
     try:
-        frame = client(replay_server).dividend(ts_code="600000.SH")
+        frame = tushare_client(replay_server).dividend(ts_code="600000.SH")
     finally:
         replay_server.set_now(NOW)
     assert frame["ann_date"].tolist() == ["20240820", "20240430", "20240430", "20240430"]
@@ -619,7 +604,7 @@ def test_replay_implementation_visibility(
 ) -> None:
     replay_server.set_now(now)
     try:
-        frame = client(replay_server).dividend(ann_date="20240430")
+        frame = tushare_client(replay_server).dividend(ann_date="20240430")
     finally:
         replay_server.set_now(NOW)
     assert frame["div_proc"].tolist() == stages

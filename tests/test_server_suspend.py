@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import tushare as ts
+from conftest import tushare_client
 
 from tslake.registry import DATASETS
 from tslake.server import SERVED_APIS, RunningServer, ServerConfig, SimMarket, start_server
@@ -19,13 +19,6 @@ NOW = "2026-12-04T20:00"
 TODAY = "20261204"
 # Caps high enough that one call returns a whole year of the 200-stock market.
 UNCAPPED = {"daily": 100_000, "suspend_d": 100_000}
-
-
-def client(server: RunningServer) -> ts.pro.client.DataApi:
-    """Return a tushare client whose requests go to ``server``."""
-    pro = ts.pro_api("tok")
-    pro._DataApi__http_url = server.url
-    return pro
 
 
 @pytest.fixture(scope="module")
@@ -39,22 +32,6 @@ def market() -> SimMarket:
 def server(market: SimMarket) -> Iterator[RunningServer]:
     with start_server(ServerConfig(now=NOW), source=market) as running:
         yield running
-
-
-@pytest.fixture
-def make_server(market: SimMarket) -> Iterator:
-    """Start servers on the shared market with extra settings; stop them after the test."""
-    started: list[RunningServer] = []
-
-    def make(**settings: object) -> RunningServer:
-        settings.setdefault("now", NOW)
-        running = start_server(ServerConfig(**settings), source=market)
-        started.append(running)
-        return running
-
-    yield make
-    for running in started:
-        running.stop()
 
 
 def codes_by_day(frame: pd.DataFrame) -> dict[str, set[str]]:
@@ -77,7 +54,7 @@ def test_listed_minus_suspended_is_traded(
     make_server, market: SimMarket, first: str, last: str
 ) -> None:
     running = make_server(row_caps=UNCAPPED)
-    pro = client(running)
+    pro = tushare_client(running)
     suspensions = pro.suspend_d(start_date=first, end_date=last)
     daily = pro.daily(start_date=first, end_date=last, fields="ts_code,trade_date")
     suspended = codes_by_day(suspensions[suspensions["suspend_type"] == "S"])
@@ -97,7 +74,7 @@ def test_listed_minus_suspended_is_traded(
 
 def test_resume_row_on_first_traded_day(make_server, market: SimMarket) -> None:
     running = make_server(row_caps=UNCAPPED)
-    pro = client(running)
+    pro = tushare_client(running)
     rows = pro.suspend_d(start_date="20100101", end_date=TODAY)
     resumed = rows[rows["suspend_type"] == "R"]
     suspended = {
@@ -124,7 +101,7 @@ def test_timing_only_on_one_day_spans(server: RunningServer, market: SimMarket) 
     assert (timed["suspend_timing"] == "09:30-10:00").all()
     assert (timed["suspend_type"] == "S").all()
     strings = market.calendar.session_strings
-    pro = client(server)
+    pro = tushare_client(server)
     for code, day in zip(timed["ts_code"], timed["trade_date"], strict=True):
         position = market.calendar.session_index(day)
         around = pro.suspend_d(
@@ -142,7 +119,7 @@ def test_timing_only_on_one_day_spans(server: RunningServer, market: SimMarket) 
 
 def test_single_code_filter(server: RunningServer, market: SimMarket) -> None:
     code = suspended_codes(market, 1)[0]
-    frame = client(server).suspend_d(ts_code=code)
+    frame = tushare_client(server).suspend_d(ts_code=code)
     table = market.table("suspend_d")
     expected = table[table["ts_code"] == code]
     assert len(frame) > 0
@@ -153,7 +130,7 @@ def test_single_code_filter(server: RunningServer, market: SimMarket) -> None:
 
 def test_code_list_filter(server: RunningServer, market: SimMarket) -> None:
     codes = suspended_codes(market, 3)
-    frame = client(server).suspend_d(ts_code=",".join(codes), start_date="19900101")
+    frame = tushare_client(server).suspend_d(ts_code=",".join(codes), start_date="19900101")
     table = market.table("suspend_d")
     expected = table[table["ts_code"].isin(codes)]
     assert set(frame["ts_code"]) == set(codes)
@@ -162,13 +139,13 @@ def test_code_list_filter(server: RunningServer, market: SimMarket) -> None:
 
 
 def test_unknown_code_has_no_rows(server: RunningServer) -> None:
-    frame = client(server).suspend_d(ts_code="999999.SH")
+    frame = tushare_client(server).suspend_d(ts_code="999999.SH")
     assert frame.empty
     assert list(frame.columns) == DATASETS["suspend_d"].column_names
 
 
 def test_suspend_type_filter(server: RunningServer) -> None:
-    pro = client(server)
+    pro = tushare_client(server)
     both = pro.suspend_d(start_date="20200101", end_date="20201231")
     only_s = pro.suspend_d(start_date="20200101", end_date="20201231", suspend_type="S")
     only_r = pro.suspend_d(start_date="20200101", end_date="20201231", suspend_type="R")
@@ -180,7 +157,7 @@ def test_suspend_type_filter(server: RunningServer) -> None:
 
 
 def test_range_newest_first(server: RunningServer) -> None:
-    frame = client(server).suspend_d(start_date="20180101", end_date="20221231")
+    frame = tushare_client(server).suspend_d(start_date="20180101", end_date="20221231")
     expected = frame.sort_values(["trade_date", "ts_code"], ascending=[False, True])
     assert frame["trade_date"].nunique() > 20
     assert frame.index.equals(expected.index)
@@ -190,7 +167,7 @@ def test_range_newest_first(server: RunningServer) -> None:
 
 
 def test_cross_section_one_day(server: RunningServer, market: SimMarket) -> None:
-    frame = client(server).suspend_d(trade_date=TODAY)
+    frame = tushare_client(server).suspend_d(trade_date=TODAY)
     table = market.table("suspend_d")
     expected = table[table["trade_date"] == TODAY]
     assert len(frame) == 2
@@ -200,7 +177,7 @@ def test_cross_section_one_day(server: RunningServer, market: SimMarket) -> None
 
 def test_row_cap_drops_oldest(make_server, market: SimMarket) -> None:
     running = make_server(row_caps={"suspend_d": 30})
-    frame = client(running).suspend_d(start_date="19900101")
+    frame = tushare_client(running).suspend_d(start_date="19900101")
     table = running.table("suspend_d")
     assert len(frame) == 30
     assert frame["ts_code"].tolist() == table["ts_code"].head(30).tolist()
@@ -210,7 +187,7 @@ def test_row_cap_drops_oldest(make_server, market: SimMarket) -> None:
 
 def test_no_selector_serves_newest(make_server) -> None:
     running = make_server(row_caps={"suspend_d": 100})
-    frame = client(running).suspend_d()
+    frame = tushare_client(running).suspend_d()
     table = running.table("suspend_d")
     assert len(frame) == 100
     assert frame["trade_date"].tolist() == table["trade_date"].head(100).tolist()
@@ -219,7 +196,7 @@ def test_no_selector_serves_newest(make_server) -> None:
 
 def test_unpublished_day_hidden(make_server) -> None:
     running = make_server(now="2026-12-04T09:29")
-    pro = client(running)
+    pro = tushare_client(running)
     assert pro.suspend_d(trade_date=TODAY).empty
     history = pro.suspend_d(start_date="20261101")
     assert history["trade_date"].iloc[0] < TODAY
@@ -232,7 +209,7 @@ def test_unpublished_day_hidden(make_server) -> None:
 
 def test_future_suspensions_not_served(server: RunningServer, market: SimMarket) -> None:
     assert market.table("suspend_d")["trade_date"].iloc[0] > TODAY
-    frame = client(server).suspend_d(start_date="20261201", end_date="20271231")
+    frame = tushare_client(server).suspend_d(start_date="20261201", end_date="20271231")
     assert frame["trade_date"].max() == TODAY
 
 
@@ -241,7 +218,7 @@ def test_future_suspensions_not_served(server: RunningServer, market: SimMarket)
 
 def test_request_fault_and_call_log(make_server) -> None:
     running = make_server(faults=[{"kind": "server_error", "api": "suspend_d"}])
-    pro = client(running)
+    pro = tushare_client(running)
     with pytest.raises(Exception, match="系统内部错误"):
         pro.suspend_d(trade_date=TODAY)
     frame = pro.suspend_d(trade_date=TODAY, fields="ts_code")
@@ -254,7 +231,7 @@ def test_request_fault_and_call_log(make_server) -> None:
 
 def test_duplicate_row_fault(make_server) -> None:
     running = make_server(faults=[{"kind": "duplicate_row", "api": "suspend_d"}])
-    frame = client(running).suspend_d(trade_date=TODAY)
+    frame = tushare_client(running).suspend_d(trade_date=TODAY)
     assert len(frame) == 3
     assert frame.iloc[0].tolist() == frame.iloc[1].tolist()
 
@@ -301,7 +278,7 @@ def replay_server() -> Iterator[RunningServer]:
 
 
 def test_replay_rows_equal_recording(replay_server: RunningServer) -> None:
-    frame = client(replay_server).suspend_d(trade_date="20200312")
+    frame = tushare_client(replay_server).suspend_d(trade_date="20200312")
     path = REALDATA / "suspend_d" / "suspend_d.tushare-kmp.json"
     recorded = json.loads(path.read_text(encoding="utf-8"))["data"]
     assert len(frame) == 21
@@ -312,7 +289,7 @@ def test_replay_rows_equal_recording(replay_server: RunningServer) -> None:
 
 
 def test_replay_filters(replay_server: RunningServer) -> None:
-    pro = client(replay_server)
+    pro = tushare_client(replay_server)
     beijing = pro.suspend_d(ts_code="835857.BJ", start_date="20200101")
     assert beijing["trade_date"].tolist() == ["20200312"]
     timed = pro.suspend_d(ts_code="300819.SZ,300821.SZ", trade_date="20200312")
