@@ -151,7 +151,7 @@ def test_second_run_calls_nothing(cold, tmp_path):
     assert len(lake.calls()) == before
 
 
-def test_update_asks_only_announcers(cold, server_at, tmp_path):
+def test_update_requests_only_announcers(cold, server_at, tmp_path):
     lake = cold.copy(tmp_path / "update")
     before = len(lake.calls())
     lake.snakemake(now=LATER)
@@ -161,8 +161,8 @@ def test_update_asks_only_announcers(cold, server_at, tmp_path):
     expected = server.announcers(window_start, LATER_END)
     assert expected
     for name in STATEMENTS:
-        asked = {call["params"]["ts_code"] for call in new_calls if call["api"] == name}
-        assert asked == expected, name
+        requested = {call["params"]["ts_code"] for call in new_calls if call["api"] == name}
+        assert requested == expected, name
     index_days = {
         call["params"]["actual_date"] for call in new_calls if call["api"] == "disclosure_date"
     }
@@ -223,13 +223,13 @@ def test_deleted_statement_file_refetched(cold, tmp_path):
         "ts_code"
     ].tolist()
     # A symbol delisted before the lost span announces nothing in it.
-    held = {code for segment in segments for code in segment.symbols} - set(delisted)
+    lost = {code for segment in segments for code in segment.symbols} - set(delisted)
     victim.unlink()
     before = len(lake.calls())
     lake.snakemake()
     new_calls = lake.calls()[before:]
-    asked = {call["params"]["ts_code"] for call in new_calls if call["api"] == "income"}
-    assert asked == held
+    requested = {call["params"]["ts_code"] for call in new_calls if call["api"] == "income"}
+    assert requested == lost
     assert {call["api"] for call in new_calls} <= {"income", "disclosure_date"}
     pd.testing.assert_frame_equal(lake.query("SELECT * FROM income ORDER BY ALL"), before_rows)
 

@@ -2,11 +2,11 @@
 
 These datasets are covered per symbol "as of" a calendar day (see
 `coverage.asof_dates`). Statement APIs take one `ts_code` and filter the
-announcement day, so after the first full download a symbol is asked again only
+announcement day. After the first full download, a symbol is requested again only
 when the disclosure index (`disclosure_date` by actual day) shows that it
 announced a report since its as-of day, or within `correction_days` before it.
-Event APIs (dividend, disclosure_date) take a one-day cross-section, or one symbol's
-whole history; the planner picks the cheaper mix of the two.
+Event APIs (dividend, disclosure_date) take a one-day cross-section or one symbol's
+whole history, and the planner picks the cheaper mix of the two.
 """
 
 from __future__ import annotations
@@ -139,12 +139,12 @@ def plan_statement(
     report_types: tuple[str, ...],
     cap: int = 1_000_000,
 ) -> tuple[DatasetPlan, list[list[Call]]]:
-    """Return the plan figures and, per symbol to ask, its calls (one per report type).
+    """Return the plan figures and, per symbol to request, its calls (one per report type).
 
-    A symbol with no coverage is asked for its whole history. A covered symbol is
-    asked from the day after its as-of day when the index shows an announcement
-    after (as-of day - `correction_days`); otherwise it is up to date. Incremental
-    requests reach only as far as the index does (`index_end`).
+    A symbol with no coverage is requested with its whole history. A covered symbol
+    is requested from the day after its as-of day when the index shows an
+    announcement after (as-of day - `correction_days`). Otherwise it is up to date.
+    Incremental requests reach only as far as the index does (`index_end`).
     """
     plan = DatasetPlan(dataset.name, start, end)
     types = report_types if dataset.report_types else (None,)

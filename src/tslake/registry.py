@@ -71,7 +71,7 @@ class Dataset:
     # Key columns that identify one version of a row. Views keep one row per version
     # key, so a row fetched twice with a changed ``update_flag`` is not doubled.
     version_key: tuple[str, ...] = ()
-    # Days before a symbol's as-of day that an incremental request also asks for
+    # Days before a symbol's as-of day that an incremental request also covers
     # (statement kind), for APIs whose date filter is uncertain.
     lookback_days: int = 0
     # Whether the API takes ``report_type`` (statement kind): one request per type.
@@ -250,7 +250,7 @@ SUSPEND_D = Dataset(
 )
 
 # Statements are final in the evening of the announcement day, at the latest the next
-# day; a day counts as covered from 20:00 of the day after (an estimate, not documented).
+# day. So a day counts as covered from 20:00 of the day after (an estimate, not documented).
 STATEMENT_PUBLISH_TIME = time(20, 0)
 
 _STATEMENT_ID = (
@@ -300,9 +300,9 @@ FINA_INDICATOR = Dataset(
     key=("ts_code", "end_date", "ann_date", "update_flag"),
     version_key=("ts_code", "end_date", "ann_date"),
     date_column="ann_date",
-    # Tushare's documentation says start_date/end_date filter the report period, other
-    # sources say the announcement day. Asking 400 days further back covers the last
-    # five report periods either way.
+    # NOTE: Tushare's documentation has start_date/end_date filter the report period,
+    # other sources the announcement day. Requesting 400 days further back covers the
+    # last five report periods either way.
     lookback_days=400,
     row_cap=100,
     publish_time=STATEMENT_PUBLISH_TIME,
@@ -352,8 +352,8 @@ DIVIDEND = Dataset(
     key=("ts_code", "end_date", "ann_date", "div_proc"),
     date_column="ann_date",
     cross_section_param="ann_date",
-    # Every stage of a plan keeps the proposal's ann_date; only 实施 rows carry a day
-    # of their own (imp_ann_date), so new days are asked by both.
+    # Every stage of a plan keeps the proposal's ann_date. Only 实施 rows carry a day
+    # of their own (imp_ann_date), so new days are requested by both.
     extra_day_params=("imp_ann_date",),
     final_stage=("div_proc", "实施"),
     revisit_days=120,
